@@ -1,0 +1,45 @@
+# MoonVPN — the two quick-start commands are `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1:8000
+
+.PHONY: run test lint format demo bench clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+.env:
+	@echo "Creating .env for local development (DEBUG on, a random SECRET_KEY)."
+	@sed -e "s/^SECRET_KEY=.*/SECRET_KEY=$$(head -c 32 /dev/urandom | base64 | tr -d '/+=\n')/" \
+	     -e "s/^DEBUG=.*/DEBUG=true/" .env.example > .env
+
+# Runs MoonVPN on the embedded SQLite database: the admin at http://$(HOST)/admin/ and,
+# when TELEGRAM_BOT_TOKEN is set, the bot by long polling.
+run: $(VENV)/.installed .env
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py runall --addr $(HOST)
+
+# The test suite. DATABASE_URL picks the database (SQLite when unset).
+test: $(VENV)/.installed
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+demo: $(VENV)/.installed
+	$(PY) manage.py demo
+
+bench: $(VENV)/.installed
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,52 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class User(AbstractUser):
+    """Customers (from Telegram) and staff (operators) in one table."""
+
+    class Language(models.TextChoices):
+        PERSIAN = "fa", "فارسی"
+        ENGLISH = "en", "English"
+
+    telegram_id = models.BigIntegerField(_("Telegram id"), unique=True, null=True, blank=True)
+    telegram_username = models.CharField(_("Telegram username"), max_length=64, blank=True)
+    language = models.CharField(
+        _("language"), max_length=2, choices=Language.choices, default=Language.PERSIAN
+    )
+    is_blocked = models.BooleanField(
+        _("blocked by operator"),
+        default=False,
+        help_text=_("A blocked customer can no longer buy or use the bot."),
+    )
+    has_blocked_bot = models.BooleanField(
+        _("blocked the bot"),
+        default=False,
+        help_text=_("Set when Telegram answers 403: the customer blocked the bot."),
+    )
+    # A cache of the ledger's sum; only billing.services may change it.
+    balance = models.BigIntegerField(_("wallet balance (Toman)"), default=0, editable=False)
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(balance__gte=0), name="accounts_user_balance_not_negative"
+            ),
+        ]
+
+    def __str__(self):
+        if self.telegram_id:
+            handle = f"@{self.telegram_username}" if self.telegram_username else ""
+            name = self.get_full_name() or handle or str(self.telegram_id)
+            return f"{name} ({self.telegram_id})"
+        return self.username
+
+    @property
+    def display_name(self):
+        return self.get_full_name() or (
+            f"@{self.telegram_username}" if self.telegram_username else self.username
+        )

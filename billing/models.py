@@ -1,0 +1,307 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+GB = 1024**3
+
+
+class Plan(models.Model):
+    name = models.CharField(_("name"), max_length=100)
+    duration_days = models.PositiveIntegerField(_("duration (days)"))
+    traffic_gb = models.PositiveIntegerField(_("traffic (GB)"), help_text=_("0 means unlimited."))
+    price = models.PositiveBigIntegerField(_("price (Toman)"))
+    max_devices = models.PositiveIntegerField(
+        _("max devices"), default=0, help_text=_("The panel's limitIp; 0 means unlimited.")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    sort_order = models.PositiveIntegerField(_("sort order"), default=0)
+    panels = models.ManyToManyField(
+        "panels.Panel",
+        blank=True,
+        related_name="plans",
+        verbose_name=_("only on these panels"),
+        help_text=_("Leave empty to sell the plan on every panel."),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("plan")
+        verbose_name_plural = _("plans")
+        ordering = ["sort_order", "price"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def traffic_bytes(self):
+        return self.traffic_gb * GB
+
+
+class IllegalTransition(Exception):
+    """An order was asked to move to a status its current status cannot reach."""
+
+
+class Order(models.Model):
+    class Kind(models.TextChoices):
+        NEW = "new", _("new account")
+        RENEW = "renew", _("renewal")
+        TOPUP = "topup", _("wallet top-up")
+
+    class PaymentMethod(models.TextChoices):
+        WALLET = "wallet", _("wallet")
+        RECEIPT = "receipt", _("card-to-card receipt")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        AWAITING_RECEIPT = "awaiting_receipt", _("awaiting receipt")
+        PAID = "paid", _("paid, not yet delivered")
+        FULFILLED = "fulfilled", _("fulfilled")
+        FAILED = "failed", _("failed")
+        CANCELLED = "cancelled", _("cancelled")
+        EXPIRED = "expired", _("expired")
+        REFUNDED = "refunded", _("refunded")
+
+    # The whole state machine: anything not listed here raises IllegalTransition.
+    TRANSITIONS = {
+        Status.PENDING: {Status.AWAITING_RECEIPT, Status.PAID, Status.CANCELLED, Status.EXPIRED},
+        Status.AWAITING_RECEIPT: {Status.PAID, Status.CANCELLED, Status.EXPIRED},
+        Status.PAID: {Status.FULFILLED, Status.FAILED, Status.REFUNDED},
+        Status.FAILED: {Status.PAID, Status.REFUNDED},
+        Status.FULFILLED: set(),
+        Status.CANCELLED: set(),
+        Status.EXPIRED: set(),
+        Status.REFUNDED: set(),
+    }
+    PAYABLE = (Status.PENDING, Status.AWAITING_RECEIPT)
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="orders",
+        verbose_name=_("user"),
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.NEW)
+    plan = models.ForeignKey(
+        Plan,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="orders",
+        verbose_name=_("plan"),
+    )
+    panel = models.ForeignKey(
+        "panels.Panel",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="orders",
+        verbose_name=_("panel"),
+    )
+    inbound = models.ForeignKey(
+        "panels.Inbound",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="orders",
+        verbose_name=_("inbound"),
+    )
+    renews = models.ForeignKey(
+        "panels.ClientAccount",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="renewal_orders",
+        verbose_name=_("renews account"),
+    )
+    amount = models.PositiveBigIntegerField(_("amount (Toman)"))
+    payment_method = models.CharField(
+        _("payment method"), max_length=8, choices=PaymentMethod.choices, blank=True
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    # Reserved before the panel is called, so a retry after a lost answer looks for
+    # the same client instead of making a second one.
+    client_uuid = models.CharField(_("reserved client id"), max_length=128, blank=True)
+    client_email = models.CharField(_("reserved email"), max_length=128, blank=True)
+    client_sub_id = models.CharField(_("reserved sub id"), max_length=64, blank=True)
+    attempts = models.PositiveIntegerField(_("provisioning attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
+    fulfilled_at = models.DateTimeField(_("fulfilled"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "paid_at"])]
+
+    def __str__(self):
+        return f"#{self.pk} {self.get_kind_display()} ({self.get_status_display()})"
+
+    def can_transition(self, to_status):
+        return to_status in self.TRANSITIONS.get(self.status, set())
+
+    def check_transition(self, to_status):
+        if not self.can_transition(to_status):
+            raise IllegalTransition(f"order #{self.pk} cannot go from {self.status} to {to_status}")
+
+
+class Receipt(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending review")
+        APPROVED = "approved", _("approved")
+        REJECTED = "rejected", _("rejected")
+
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="receipts", verbose_name=_("order")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="receipts",
+        verbose_name=_("user"),
+    )
+    image = models.ImageField(_("image"), upload_to="receipts/%Y/%m/", max_length=255)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
+    telegram_file_unique_id = models.CharField(
+        _("Telegram file_unique_id"), max_length=128, blank=True, db_index=True
+    )
+    duplicate_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("same image as"),
+        help_text=_("An earlier receipt with the same image: possibly a reused receipt."),
+    )
+    amount = models.PositiveBigIntegerField(_("amount (Toman)"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reviewed by"),
+    )
+    reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
+    reject_reason = models.TextField(_("reject reason"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("receipt")
+        verbose_name_plural = _("receipts")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"#{self.pk} ({self.get_status_display()})"
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("the wallet ledger is append-only")
+
+    def delete(self):
+        raise TypeError("the wallet ledger is append-only")
+
+
+class WalletTransaction(models.Model):
+    """The wallet ledger. Append-only; User.balance equals the sum of a user's rows."""
+
+    class Kind(models.TextChoices):
+        TOPUP = "topup", _("top-up")
+        PURCHASE = "purchase", _("purchase")
+        REFUND = "refund", _("refund")
+        ADJUSTMENT = "adjustment", _("adjustment")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="wallet_transactions",
+        verbose_name=_("user"),
+    )
+    amount = models.BigIntegerField(_("amount (Toman)"), help_text=_("Positive credits."))
+    balance_after = models.BigIntegerField(_("balance after"))
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    order = models.ForeignKey(
+        Order,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="wallet_transactions",
+        verbose_name=_("order"),
+    )
+    receipt = models.ForeignKey(
+        Receipt,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="wallet_transactions",
+        verbose_name=_("receipt"),
+    )
+    note = models.TextField(_("note"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("made by"),
+    )
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=100, unique=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("wallet transaction")
+        verbose_name_plural = _("wallet ledger")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(balance_after__gte=0), name="billing_ledger_balance_not_negative"
+            ),
+            models.CheckConstraint(condition=~Q(amount=0), name="billing_ledger_amount_nonzero"),
+        ]
+
+    def __str__(self):
+        return f"{self.amount:+,} → {self.balance_after:,}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise TypeError("the wallet ledger is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("the wallet ledger is append-only")
+
+
+class BankCard(models.Model):
+    card_number = models.CharField(_("card number"), max_length=32)
+    holder_name = models.CharField(_("card holder"), max_length=100)
+    bank_name = models.CharField(_("bank"), max_length=100)
+    is_active = models.BooleanField(_("active"), default=True)
+    sort_order = models.PositiveIntegerField(_("sort order"), default=0)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("bank card")
+        verbose_name_plural = _("bank cards")
+        ordering = ["sort_order", "-updated_at"]
+
+    def __str__(self):
+        return f"{self.bank_name} {self.card_number} ({self.holder_name})"
+
+    @property
+    def formatted_number(self):
+        digits = "".join(ch for ch in self.card_number if ch.isdigit())
+        return "-".join(digits[i : i + 4] for i in range(0, len(digits), 4)) or self.card_number

@@ -1,0 +1,194 @@
+"""MoonVPN settings, read from the environment (and an optional .env file).
+
+Every name is documented in README.md ("Configuration") and .env.example. A bad value
+stops start-up with one line naming the setting, never a traceback.
+"""
+
+import base64
+import hashlib
+import sys
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _fail(message):
+    # One clear line for the operator; a settings traceback tells them nothing.
+    sys.stderr.write(f"MoonVPN configuration error: {message}\n")
+    raise SystemExit(2)
+
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+try:
+    DEBUG = env.bool("DEBUG", default=False)
+    SECRET_KEY = env.str("SECRET_KEY", default="")
+    ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+    CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+except (ImproperlyConfigured, ValueError) as exc:
+    _fail(str(exc))
+
+if not SECRET_KEY:
+    if DEBUG:
+        SECRET_KEY = "insecure-dev-key-only-for-debug"
+    else:
+        _fail("SECRET_KEY is not set (set it, or set DEBUG=true for local development)")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "accounts",
+    "panels",
+    "billing",
+    "botapp",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "moonvpn.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "moonvpn.wsgi.application"
+
+
+def _database():
+    url = env.str("DATABASE_URL", default="") or "sqlite:///db.sqlite3"
+    try:
+        db = environ.Env.db_url_config(url)
+    except Exception as exc:  # django-environ raises several kinds on a bad URL
+        _fail(f"DATABASE_URL is not a database URL ({url!r}: {exc})")
+    engine = db.get("ENGINE", "")
+    if engine == "django.db.backends.sqlite3":
+        name = str(db.get("NAME") or "db.sqlite3")
+        if name != ":memory:" and not Path(name).is_absolute():
+            db["NAME"] = str(BASE_DIR / name)
+        db["OPTIONS"] = {
+            # IMMEDIATE takes the write lock at BEGIN, so two writers queue on the
+            # busy timeout instead of one failing with "database is locked".
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    elif engine in ("django.db.backends.mysql",):
+        db["OPTIONS"] = {
+            "charset": "utf8mb4",
+            "init_command": "SET sql_mode='STRICT_TRANS_TABLES,NO_ENGINE_SUBSTITUTION'",
+        }
+        db["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+    elif not engine:
+        _fail(f"DATABASE_URL has an unknown scheme ({url!r})")
+    db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+    return db
+
+
+DATABASES = {"default": _database()}
+
+AUTH_USER_MODEL = "accounts.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# Persian first: most operators and customers read it. The admin follows the browser.
+LANGUAGE_CODE = "fa"
+LANGUAGES = [("fa", "فارسی"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env.str("TIME_ZONE", default="Asia/Tehran")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = "media/"
+MEDIA_ROOT = env.str("MEDIA_ROOT", default="") or str(BASE_DIR / "media")
+
+# Panel passwords and API tokens are encrypted at rest with Fernet. Without an explicit
+# key one is derived from SECRET_KEY, so changing SECRET_KEY makes stored panel secrets
+# unreadable: set PANEL_SECRETS_KEY in production and keep it.
+PANEL_SECRETS_KEY = (
+    env.str("PANEL_SECRETS_KEY", default="")
+    or base64.urlsafe_b64encode(
+        hashlib.sha256(f"moonvpn-panel-secrets:{SECRET_KEY}".encode()).digest()
+    ).decode()
+)
+
+# Telegram
+TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
+TELEGRAM_API_URL = env.str("TELEGRAM_API_URL", default="https://api.telegram.org").rstrip("/")
+TELEGRAM_WEBHOOK_SECRET = env.str("TELEGRAM_WEBHOOK_SECRET", default="")
+try:
+    ADMIN_TELEGRAM_IDS = [int(x) for x in env.list("ADMIN_TELEGRAM_IDS", default=[]) if x]
+except ValueError:
+    _fail("ADMIN_TELEGRAM_IDS must be comma-separated numeric chat ids")
+
+# 3x-ui panels
+PANEL_CONNECT_TIMEOUT = env.float("PANEL_CONNECT_TIMEOUT", default=5.0)
+PANEL_READ_TIMEOUT = env.float("PANEL_READ_TIMEOUT", default=15.0)
+SYNC_MAX_WORKERS = env.int("SYNC_MAX_WORKERS", default=8)
+
+# Provisioning retries: after this many failed attempts or this many minutes since
+# payment, a paid order is refunded to the wallet.
+PROVISION_MAX_ATTEMPTS = env.int("PROVISION_MAX_ATTEMPTS", default=10)
+PROVISION_REFUND_AFTER_MINUTES = env.int("PROVISION_REFUND_AFTER_MINUTES", default=24 * 60)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "moonvpn.api.exception_handler",
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"urllib3": {"level": "WARNING"}, "TeleBot": {"level": "WARNING"}},
+}
+
+if not DEBUG:
+    SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
+    CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)

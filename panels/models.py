@@ -1,0 +1,218 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from panels.fields import EncryptedTextField
+
+
+class ApiGeneration(models.TextChoices):
+    # Which 3x-ui HTTP API the panel speaks; detected at registration (panels.xui).
+    LEGACY = "legacy", _("x-ui / early 3x-ui (xui/API)")
+    V2 = "v2", _("3x-ui v1.4.6 – v2.x (cookie)")
+    V3 = "v3", _("3x-ui v3.0 (CSRF or token)")
+    V3_CLIENTS = "v3_clients", _("3x-ui v3.1+ (clients API)")
+
+
+class Panel(models.Model):
+    """One 3x-ui server: where accounts are created, and a location customers pick."""
+
+    class Health(models.TextChoices):
+        UNKNOWN = "unknown", _("unknown")
+        OK = "ok", _("healthy")
+        DOWN = "down", _("unreachable")
+        AUTH_ERROR = "auth_error", _("login failed")
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    location_name = models.CharField(_("location"), max_length=100)
+    location_flag = models.CharField(_("flag emoji"), max_length=16, blank=True)
+    base_url = models.URLField(
+        _("panel URL"),
+        max_length=500,
+        help_text=_("Full URL including the web base path, e.g. https://host:2053/AbCdEf/"),
+    )
+    username = EncryptedTextField(_("username"), blank=True)
+    password = EncryptedTextField(_("password"), blank=True)
+    api_token = EncryptedTextField(
+        _("API token"), blank=True, help_text=_("3x-ui v3 only; replaces username/password.")
+    )
+    verify_tls = models.BooleanField(_("verify TLS certificate"), default=True)
+    public_host = models.CharField(
+        _("public host"),
+        max_length=255,
+        help_text=_("Host name or IP put into customers' config links."),
+    )
+    sub_base_url = models.URLField(
+        _("subscription base URL"),
+        max_length=500,
+        blank=True,
+        help_text=_("e.g. https://sub.example.com:2096/sub/ — the sub id is appended."),
+    )
+    capacity = models.PositiveIntegerField(
+        _("capacity"), default=0, help_text=_("Maximum active accounts; 0 means no limit.")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    sort_order = models.PositiveIntegerField(_("sort order"), default=0)
+
+    health = models.CharField(
+        _("health"), max_length=16, choices=Health.choices, default=Health.UNKNOWN
+    )
+    last_error = models.TextField(_("last error"), blank=True)
+    last_checked_at = models.DateTimeField(_("last checked"), null=True, blank=True)
+    last_synced_at = models.DateTimeField(_("last synced"), null=True, blank=True)
+    api_generation = models.CharField(
+        _("API generation"), max_length=16, choices=ApiGeneration.choices, blank=True
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("panel")
+        verbose_name_plural = _("panels")
+        ordering = ["sort_order", "name"]
+
+    def __str__(self):
+        return f"{self.location_flag} {self.name}".strip()
+
+    @property
+    def location_label(self):
+        return f"{self.location_flag} {self.location_name}".strip()
+
+
+class Inbound(models.Model):
+    """An inbound of a panel, as last synced; operators choose which ones are sold."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "ACTIVE", _("active")
+        DISABLED = "DISABLED", _("disabled on the panel")
+        INACTIVE = "INACTIVE", _("gone from the panel")
+        DELETED = "DELETED", _("deleted")
+
+    panel = models.ForeignKey(
+        Panel, on_delete=models.CASCADE, related_name="inbounds", verbose_name=_("panel")
+    )
+    remote_id = models.PositiveIntegerField(_("id on the panel"))
+    remark = models.CharField(_("remark"), max_length=255, blank=True)
+    protocol = models.CharField(_("protocol"), max_length=32)
+    port = models.PositiveIntegerField(_("port"))
+    listen = models.CharField(_("listen address"), max_length=255, blank=True)
+    network = models.CharField(_("network"), max_length=32, blank=True)
+    security = models.CharField(_("security"), max_length=32, blank=True)
+    settings = models.JSONField(_("settings"), default=dict, blank=True)
+    stream_settings = models.JSONField(_("stream settings"), default=dict, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE
+    )
+    is_sellable = models.BooleanField(_("sellable"), default=False)
+    display_name = models.CharField(_("name shown to customers"), max_length=100, blank=True)
+    link_problem = models.CharField(
+        _("why links cannot be built"),
+        max_length=255,
+        blank=True,
+        help_text=_("Set by sync; an inbound with a problem is never sold."),
+    )
+    client_count = models.PositiveIntegerField(_("clients"), default=0)
+    last_synced_at = models.DateTimeField(_("last synced"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("inbound")
+        verbose_name_plural = _("inbounds")
+        ordering = ["panel", "remote_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["panel", "remote_id"], name="panels_inbound_unique_remote_id"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.panel.name} #{self.remote_id} {self.label}"
+
+    @property
+    def label(self):
+        return self.display_name or self.remark or f"{self.protocol}:{self.port}"
+
+
+class ClientAccount(models.Model):
+    """A customer's client on a panel inbound: what they paid for."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("active")
+        DISABLED = "disabled", _("disabled")
+        EXPIRED = "expired", _("expired")
+        DELETED = "deleted", _("deleted")
+
+    user = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.PROTECT,
+        related_name="client_accounts",
+        verbose_name=_("user"),
+    )
+    plan = models.ForeignKey(
+        "billing.Plan",
+        on_delete=models.PROTECT,
+        related_name="client_accounts",
+        verbose_name=_("plan"),
+    )
+    panel = models.ForeignKey(
+        Panel, on_delete=models.PROTECT, related_name="client_accounts", verbose_name=_("panel")
+    )
+    inbound = models.ForeignKey(
+        Inbound,
+        on_delete=models.PROTECT,
+        related_name="client_accounts",
+        verbose_name=_("inbound"),
+    )
+    # One account per order: a retried provisioning can never create a second row.
+    order = models.OneToOneField(
+        "billing.Order",
+        on_delete=models.PROTECT,
+        related_name="created_account",
+        null=True,
+        blank=True,
+        verbose_name=_("order"),
+    )
+    uuid = models.CharField(
+        _("client id"), max_length=128, help_text=_("UUID (vless/vmess) or password (trojan).")
+    )
+    email = models.CharField(
+        _("email on the panel"),
+        max_length=128,
+        help_text=_("Unique per panel, case-insensitive (3x-ui's rule); stored lower-case."),
+    )
+    sub_id = models.CharField(_("subscription id"), max_length=64, blank=True)
+    config_url = models.TextField(_("config link"), blank=True)
+    subscription_url = models.CharField(_("subscription link"), max_length=500, blank=True)
+    qr_code_path = models.ImageField(_("QR code"), upload_to="qrcodes/", max_length=255, blank=True)
+    traffic_limit_bytes = models.BigIntegerField(
+        _("traffic limit (bytes)"), default=0, help_text=_("0 means unlimited.")
+    )
+    used_bytes = models.BigIntegerField(_("used (bytes)"), default=0)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE
+    )
+    panel_enabled = models.BooleanField(_("enabled on the panel"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    last_synced_at = models.DateTimeField(_("last synced"), null=True, blank=True)
+
+    class Meta:
+        db_table = "client_accounts"
+        verbose_name = _("client account")
+        verbose_name_plural = _("client accounts")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["panel", "email"], name="client_accounts_unique_panel_email"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "expires_at"])]
+
+    def __str__(self):
+        return f"{self.email} @ {self.panel.name}"
+
+    def save(self, *args, **kwargs):
+        # 3x-ui compares emails ignoring case; storing them lower-case lets a plain
+        # unique constraint enforce the same rule on every database.
+        self.email = (self.email or "").lower()
+        super().save(*args, **kwargs)
