@@ -102,6 +102,9 @@ def _database():
             "timeout": 20,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
+        # Tests use a file, not shared-cache memory: threads in concurrency tests then
+        # wait on the busy timeout like real processes instead of "table is locked".
+        db["TEST"] = {"NAME": str(BASE_DIR / "test-db.sqlite3")}
     elif engine in ("django.db.backends.mysql",):
         db["OPTIONS"] = {
             "charset": "utf8mb4",
