@@ -1,13 +1,24 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.contrib.admin.views.decorators import staff_member_required
+from django.urls import include, path, re_path
 from django.views.static import serve
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("moonvpn.api_urls")),
     path("telegram/", include("botapp.urls")),
+    # Receipt photos and QR codes are customers' private data: staff only.
+    re_path(
+        r"^media/(?P<path>.+)$",
+        staff_member_required(serve),
+        {"document_root": settings.MEDIA_ROOT},
+    ),
 ]
 
-if settings.DEBUG:
-    urlpatterns += [path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})]
+if not settings.DEBUG:
+    # The admin's CSS/JS: a handful of operators, so Django serving them directly is
+    # enough and spares a reverse proxy or another dependency (runserver does it in DEBUG).
+    urlpatterns += [
+        re_path(r"^static/(?P<path>.+)$", serve, {"document_root": settings.STATIC_ROOT})
+    ]
