@@ -128,6 +128,9 @@ class Order(models.Model):
     client_email = models.CharField(_("reserved email"), max_length=128, blank=True)
     client_sub_id = models.CharField(_("reserved sub id"), max_length=64, blank=True)
     attempts = models.PositiveIntegerField(_("provisioning attempts"), default=0)
+    # A short lease instead of a row lock held across the panel call: whoever sets it
+    # (compare-and-set) provisions the order; a crashed worker's lease simply runs out.
+    provisioning_until = models.DateTimeField(_("being provisioned until"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
