@@ -21,3 +21,33 @@ def customer(django_user_model):
     return django_user_model.objects.create_user(
         username="tg_1001", telegram_id=1001, first_name="Sara", language="fa"
     )
+
+
+@pytest.fixture
+def fake_xui():
+    """A fake 3x-ui panel (v2.9 profile) on 127.0.0.1."""
+    from panels.fake_xui import FakeXuiPanel
+    from panels.services import panel_clients_reset
+
+    with FakeXuiPanel(profile="v2", username="admin", password="secret") as panel:
+        yield panel
+    panel_clients_reset()
+
+
+@pytest.fixture
+def xui_panel(db, fake_xui, settings):
+    """A registered Panel pointing at fake_xui, with short timeouts for tests."""
+    from panels.models import Panel
+
+    settings.PANEL_CONNECT_TIMEOUT = 1.0
+    settings.PANEL_READ_TIMEOUT = 2.0
+    return Panel.objects.create(
+        name="Frankfurt-1",
+        location_name="Germany",
+        location_flag="🇩🇪",
+        base_url=fake_xui.url,
+        username="admin",
+        password="secret",
+        public_host="de1.moonvpn.example",
+        sub_base_url="https://sub.moonvpn.example:2096/sub/",
+    )

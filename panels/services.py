@@ -1,0 +1,312 @@
+"""Panel services: the one place that talks to 3x-ui for the rest of MoonVPN.
+
+Handlers, admin actions, API views and commands call these; the HTTP details live in
+panels.xui, link building in panels.links.
+"""
+
+import hashlib
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from panels.links import inbound_link_problem
+from panels.models import ClientAccount, Inbound, Panel
+from panels.xui import PanelAuthError, PanelConfig, PanelError, XuiClient
+
+log = logging.getLogger(__name__)
+
+# --- one session per panel -------------------------------------------------------
+
+_clients: dict[int, tuple[str, XuiClient]] = {}
+_clients_lock = threading.Lock()
+
+
+def _fingerprint(panel: Panel) -> str:
+    # Editing the URL or credentials in the admin must drop the old session.
+    raw = "\0".join(
+        [panel.base_url, panel.username, panel.password, panel.api_token, str(panel.verify_tls)]
+    )
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def panel_config(panel: Panel) -> PanelConfig:
+    return PanelConfig(
+        base_url=panel.base_url,
+        username=panel.username or "",
+        password=panel.password or "",
+        api_token=panel.api_token or "",
+        verify_tls=panel.verify_tls,
+        api_generation=panel.api_generation,
+        connect_timeout=settings.PANEL_CONNECT_TIMEOUT,
+        read_timeout=settings.PANEL_READ_TIMEOUT,
+    )
+
+
+def panel_client(panel: Panel) -> XuiClient:
+    """The panel's client, reused across calls so its login session is reused too."""
+    fingerprint = _fingerprint(panel)
+    with _clients_lock:
+        cached = _clients.get(panel.pk)
+        if cached is not None and cached[0] == fingerprint:
+            return cached[1]
+        client = XuiClient(panel_config(panel))
+        if panel.pk is not None:
+            _clients[panel.pk] = (fingerprint, client)
+        return client
+
+
+def panel_clients_reset() -> None:
+    with _clients_lock:
+        _clients.clear()
+
+
+def _remember_generation(panel: Panel, client: XuiClient) -> None:
+    # The client re-detects when a panel is upgraded; keep what it found.
+    if client.api_generation and client.api_generation != panel.api_generation:
+        panel.api_generation = client.api_generation
+        Panel.objects.filter(pk=panel.pk).update(api_generation=client.api_generation)
+
+
+def panel_record_failure(panel: Panel, exc: Exception) -> None:
+    health = Panel.Health.AUTH_ERROR if isinstance(exc, PanelAuthError) else Panel.Health.DOWN
+    now = timezone.now()
+    Panel.objects.filter(pk=panel.pk).update(
+        health=health, last_error=str(exc)[:2000], last_checked_at=now
+    )
+    panel.health, panel.last_error, panel.last_checked_at = health, str(exc)[:2000], now
+
+
+def panel_test_connection(*, panel: Panel) -> str:
+    """Log in and detect the API generation; record the panel's health. Returns it."""
+    client = panel_client(panel)
+    try:
+        generation = client.detect()
+    except PanelError as exc:
+        panel_record_failure(panel, exc)
+        raise
+    now = timezone.now()
+    Panel.objects.filter(pk=panel.pk).update(
+        health=Panel.Health.OK, last_error="", last_checked_at=now, api_generation=generation
+    )
+    panel.health, panel.last_error, panel.api_generation = Panel.Health.OK, "", generation
+    return generation
+
+
+# --- sync -----------------------------------------------------------------------
+
+
+@dataclass
+class SyncResult:
+    panel: Panel
+    inbounds: int = 0
+    created: int = 0
+    gone: int = 0
+    accounts_updated: int = 0
+    accounts_missing: int = 0
+    seconds: float = 0.0
+    error: str = ""
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+def _ms_to_datetime(value) -> datetime | None:
+    try:
+        value = int(value or 0)
+    except (TypeError, ValueError):
+        return None
+    # 0 = never; negative = "starts at first use", which has no date yet.
+    if value <= 0:
+        return None
+    return datetime.fromtimestamp(value / 1000, tz=UTC)
+
+
+def _as_dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _inbound_fields(raw: dict) -> dict:
+    stream = _as_dict(raw.get("streamSettings"))
+    inbound_settings = _as_dict(raw.get("settings"))
+    clients = inbound_settings.get("clients")
+    return {
+        "remark": str(raw.get("remark") or "")[:255],
+        "protocol": str(raw.get("protocol") or "")[:32],
+        "port": int(raw.get("port") or 0),
+        "listen": str(raw.get("listen") or "")[:255],
+        "network": str(stream.get("network") or "")[:32],
+        "security": str(stream.get("security") or "")[:32],
+        "settings": inbound_settings,
+        # A malformed streamSettings is kept as the panel sent it, for the operator.
+        "stream_settings": raw.get("streamSettings")
+        if isinstance(raw.get("streamSettings"), dict)
+        else {"unparsed": str(raw.get("streamSettings"))[:2000]},
+        "status": Inbound.Status.ACTIVE if raw.get("enable", True) else Inbound.Status.DISABLED,
+        "client_count": len(clients) if isinstance(clients, list) else 0,
+        "link_problem": (inbound_link_problem(raw) or "")[:255],
+    }
+
+
+def _client_states(raw_inbounds: list[dict]) -> dict[str, dict]:
+    """email (lower-case) → what the panel says about that client."""
+    states: dict[str, dict] = {}
+    for raw in raw_inbounds:
+        for client in _as_dict(raw.get("settings")).get("clients") or []:
+            if isinstance(client, dict) and client.get("email"):
+                states[str(client["email"]).lower()] = {
+                    "enable": bool(client.get("enable", True)),
+                    "expiryTime": client.get("expiryTime", 0),
+                    "total": client.get("totalGB", 0),
+                    "used": 0,
+                    "stats_enable": True,
+                }
+        for row in raw.get("clientStats") or []:
+            if not isinstance(row, dict) or not row.get("email"):
+                continue
+            state = states.get(str(row["email"]).lower())
+            if state is None:
+                continue
+            state["used"] = int(row.get("up") or 0) + int(row.get("down") or 0)
+            # Older panels only switch off the stats row when time or traffic runs out.
+            state["stats_enable"] = bool(row.get("enable", True))
+            if row.get("expiryTime") is not None:
+                state["expiryTime"] = row.get("expiryTime")
+            if row.get("total") is not None:
+                state["total"] = row.get("total")
+    return states
+
+
+def _account_status(state: dict, now: datetime) -> tuple[str, bool, datetime | None]:
+    enabled = state["enable"] and state["stats_enable"]
+    expires = _ms_to_datetime(state["expiryTime"])
+    total = int(state["total"] or 0)
+    out_of_time = expires is not None and expires <= now
+    out_of_traffic = total > 0 and state["used"] >= total
+    if out_of_time or (not enabled and out_of_traffic):
+        status = ClientAccount.Status.EXPIRED
+    elif not enabled:
+        status = ClientAccount.Status.DISABLED
+    else:
+        status = ClientAccount.Status.ACTIVE
+    return status, enabled, expires
+
+
+_SYNCED_ACCOUNT_FIELDS = (
+    "status",
+    "panel_enabled",
+    "used_bytes",
+    "expires_at",
+    "traffic_limit_bytes",
+)
+
+
+def panel_sync(*, panel: Panel) -> SyncResult:
+    """Copy a panel's inbounds and its clients' usage into the database.
+
+    A number of queries that does not grow with the clients: one read of the
+    inbounds, one of the accounts, bulk writes.
+    """
+    started = time.monotonic()
+    result = SyncResult(panel=panel)
+    client = panel_client(panel)
+    listed_at = timezone.now()
+    try:
+        raw_inbounds = client.list_inbounds()
+    except PanelError as exc:
+        panel_record_failure(panel, exc)
+        result.error = str(exc)
+        result.seconds = time.monotonic() - started
+        return result
+    raw_inbounds = [raw for raw in raw_inbounds if isinstance(raw, dict) and "id" in raw]
+
+    now = timezone.now()
+    existing = {inbound.remote_id: inbound for inbound in panel.inbounds.all()}
+    to_create, to_update, seen = [], [], set()
+    for raw in raw_inbounds:
+        remote_id = int(raw["id"])
+        seen.add(remote_id)
+        fields = _inbound_fields(raw)
+        if fields["link_problem"]:
+            result.problems.append(f"#{remote_id} {fields['remark']}: {fields['link_problem']}")
+        inbound = existing.get(remote_id)
+        if inbound is None:
+            to_create.append(
+                Inbound(panel=panel, remote_id=remote_id, last_synced_at=now, **fields)
+            )
+            continue
+        for name, value in fields.items():
+            setattr(inbound, name, value)
+        if inbound.link_problem:
+            # Never sell what we cannot build a link for.
+            inbound.is_sellable = False
+        inbound.last_synced_at = now
+        to_update.append(inbound)
+    for remote_id, inbound in existing.items():
+        if remote_id not in seen and inbound.status != Inbound.Status.DELETED:
+            # Never deleted: accounts point at it, and it may come back.
+            inbound.status = Inbound.Status.INACTIVE
+            to_update.append(inbound)
+            result.gone += 1
+
+    states = _client_states(raw_inbounds)
+    accounts = list(
+        ClientAccount.objects.filter(panel=panel)
+        .exclude(status=ClientAccount.Status.DELETED)
+        .only(*_SYNCED_ACCOUNT_FIELDS, "id", "email", "created_at")
+    )
+    changed_accounts = []
+    for account in accounts:
+        state = states.get(account.email.lower())
+        if state is None:
+            # Gone from the panel (deleted there by hand) — but only if it existed
+            # before we listed; one created meanwhile is simply not in this listing.
+            if account.created_at < listed_at:
+                account.status = ClientAccount.Status.DELETED
+                account.panel_enabled = False
+                account.last_synced_at = now
+                changed_accounts.append(account)
+                result.accounts_missing += 1
+            continue
+        status, enabled, expires = _account_status(state, now)
+        before = [getattr(account, name) for name in _SYNCED_ACCOUNT_FIELDS]
+        account.status, account.panel_enabled = status, enabled
+        account.used_bytes = state["used"]
+        if expires is not None:
+            account.expires_at = expires
+        account.traffic_limit_bytes = int(state["total"] or 0)
+        # Writing only what changed keeps a sync of a quiet panel to a few queries.
+        if before != [getattr(account, name) for name in _SYNCED_ACCOUNT_FIELDS]:
+            account.last_synced_at = now
+            changed_accounts.append(account)
+    result.accounts_updated = len(changed_accounts) - result.accounts_missing
+
+    inbound_fields = [*_inbound_fields({}).keys(), "is_sellable", "last_synced_at"]
+    with transaction.atomic():
+        Inbound.objects.bulk_create(to_create, batch_size=500)
+        Inbound.objects.bulk_update(to_update, inbound_fields, batch_size=500)
+        ClientAccount.objects.bulk_update(
+            changed_accounts, [*_SYNCED_ACCOUNT_FIELDS, "last_synced_at"], batch_size=1000
+        )
+        Panel.objects.filter(pk=panel.pk).update(
+            health=Panel.Health.OK,
+            last_error="",
+            last_checked_at=now,
+            last_synced_at=now,
+            api_generation=client.api_generation or panel.api_generation,
+        )
+    result.inbounds = len(raw_inbounds)
+    result.created = len(to_create)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def panel_active_accounts(panel: Panel) -> int:
+    return panel.client_accounts.filter(status=ClientAccount.Status.ACTIVE).count()
