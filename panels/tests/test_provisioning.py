@@ -1,6 +1,5 @@
 """Provisioning a paid order on the fake panel: once, durably, or refunded."""
 
-import io
 
 import pytest
 import zxingcpp
