@@ -162,10 +162,25 @@ try:
 except ValueError:
     _fail("ADMIN_TELEGRAM_IDS must be comma-separated numeric chat ids")
 
+# Wallet top-ups in the bot, in whole Toman: the preset buttons and the bounds of a
+# typed amount. Receipt images larger than RECEIPT_MAX_BYTES are refused.
+try:
+    TOPUP_MIN_AMOUNT = env.int("TOPUP_MIN_AMOUNT", default=10_000)
+    TOPUP_MAX_AMOUNT = env.int("TOPUP_MAX_AMOUNT", default=50_000_000)
+    TOPUP_PRESET_AMOUNTS = [
+        int(x)
+        for x in env.list("TOPUP_PRESET_AMOUNTS", default=["100000", "200000", "500000", "1000000"])
+        if x
+    ]
+except ValueError:
+    _fail("TOPUP_MIN_AMOUNT, TOPUP_MAX_AMOUNT and TOPUP_PRESET_AMOUNTS must be whole numbers")
+RECEIPT_MAX_BYTES = env.int("RECEIPT_MAX_BYTES", default=10 * 1024 * 1024)
+
 # 3x-ui panels
 PANEL_CONNECT_TIMEOUT = env.float("PANEL_CONNECT_TIMEOUT", default=5.0)
 PANEL_READ_TIMEOUT = env.float("PANEL_READ_TIMEOUT", default=15.0)
-SYNC_MAX_WORKERS = env.int("SYNC_MAX_WORKERS", default=8)
+# Syncing is waiting on panels, not CPU: enough threads for every panel at once.
+SYNC_MAX_WORKERS = env.int("SYNC_MAX_WORKERS", default=32)
 
 # Provisioning retries: after this many failed attempts or this many minutes since
 # payment, a paid order is refunded to the wallet.

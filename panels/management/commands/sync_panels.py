@@ -2,21 +2,21 @@
 
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import connections
 
 from panels.models import Panel
-from panels.services import panel_sync
+from panels.services import panel_apply, panel_fetch
 
 
-def _sync_in_thread(panel):
+def _fetch_in_thread(panel):
     try:
-        return panel_sync(panel=panel)
+        return panel_fetch(panel=panel)
     finally:
-        # Each worker thread has its own database connection; don't leak them.
+        # A worker thread may have touched the database; don't leak its connection.
         connections.close_all()
 
 
@@ -44,8 +44,12 @@ class Command(BaseCommand):
             return
         started = time.monotonic()
         failed = 0
+        # Threads only wait on the panels; this thread writes each answer as it comes,
+        # so database writers never queue behind each other (SQLite has one writer).
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(panels)))) as pool:
-            for result in pool.map(_sync_in_thread, panels):
+            futures = [pool.submit(_fetch_in_thread, panel) for panel in panels]
+            for future in as_completed(futures):
+                result = panel_apply(listing=future.result())
                 name = str(result.panel)
                 if result.ok:
                     self.stdout.write(
