@@ -3,12 +3,12 @@
 import threading
 
 import pytest
-
-pytestmark = pytest.mark.django_db
 from django.db import IntegrityError, connection, connections, transaction
 
 from billing import services
 from billing.models import IllegalTransition, Order, Receipt, WalletTransaction
+
+pytestmark = pytest.mark.django_db
 
 
 def _ledger_sum(user):
@@ -38,12 +38,8 @@ def _run_in_threads(count, target):
 
 
 def test_credit_and_debit_write_ledger_rows_and_balance(customer):
-    services.wallet_credit(
-        user_id=customer.pk, amount=150_000, kind="topup", idempotency_key="t1"
-    )
-    services.wallet_debit(
-        user_id=customer.pk, amount=40_000, kind="purchase", idempotency_key="t2"
-    )
+    services.wallet_credit(user_id=customer.pk, amount=150_000, kind="topup", idempotency_key="t1")
+    services.wallet_debit(user_id=customer.pk, amount=40_000, kind="purchase", idempotency_key="t2")
     customer.refresh_from_db()
     assert customer.balance == 110_000
     rows = list(WalletTransaction.objects.filter(user=customer).order_by("id"))
