@@ -24,8 +24,30 @@ def _fail(message):
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
+_BOOLEANS = {
+    "true": True,
+    "1": True,
+    "yes": True,
+    "on": True,
+    "false": False,
+    "0": False,
+    "no": False,
+    "off": False,
+    "": False,
+}
+
+
+def _bool(name, default=False):
+    # django-environ reads any unknown word as False; a typo must not silently
+    # turn DEBUG (or a security switch) off or on.
+    raw = env.str(name, default=str(default)).strip().lower()
+    if raw not in _BOOLEANS:
+        _fail(f"{name} must be true or false, not {raw!r}")
+    return _BOOLEANS[raw]
+
+
 try:
-    DEBUG = env.bool("DEBUG", default=False)
+    DEBUG = _bool("DEBUG")
     SECRET_KEY = env.str("SECRET_KEY", default="")
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
     CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -86,6 +108,10 @@ WSGI_APPLICATION = "moonvpn.wsgi.application"
 
 def _database():
     url = env.str("DATABASE_URL", default="") or "sqlite:///db.sqlite3"
+    if url.partition("://")[0] not in ("sqlite", "mysql"):
+        _fail(
+            f"DATABASE_URL must be sqlite:///path or mysql://user:pass@host:port/name (got {url!r})"
+        )
     try:
         db = environ.Env.db_url_config(url)
     except Exception as exc:  # django-environ raises several kinds on a bad URL
@@ -111,8 +137,6 @@ def _database():
             "init_command": "SET sql_mode='STRICT_TRANS_TABLES,NO_ENGINE_SUBSTITUTION'",
         }
         db["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
-    elif not engine:
-        _fail(f"DATABASE_URL has an unknown scheme ({url!r})")
     db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
     return db
 
@@ -208,5 +232,5 @@ LOGGING = {
 }
 
 if not DEBUG:
-    SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
-    CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE")
+    CSRF_COOKIE_SECURE = _bool("CSRF_COOKIE_SECURE")

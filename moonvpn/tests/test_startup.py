@@ -1,0 +1,97 @@
+"""Start-up as an operator meets it: bad settings, and the README's quick start."""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _manage(*args, env=None, timeout=60):
+    clean = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG")}
+    clean.update(env or {})
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.mark.parametrize(
+    "env,expected",
+    [
+        ({"DEBUG": "false"}, "SECRET_KEY is not set"),
+        ({"SECRET_KEY": "x", "DATABASE_URL": "nonsense://what"}, "DATABASE_URL"),
+        ({"SECRET_KEY": "x", "DEBUG": "maybe-later"}, "DEBUG"),
+        ({"SECRET_KEY": "x", "ADMIN_TELEGRAM_IDS": "12,abc"}, "ADMIN_TELEGRAM_IDS"),
+    ],
+)
+def test_a_bad_setting_stops_startup_with_one_clear_line(env, expected, tmp_path):
+    result = _manage("check", env={"DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3", **env})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("MoonVPN configuration error:")
+    assert expected in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_readme_quick_start_is_two_make_targets():
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"## Quick start.*?```sh\n(.*?)```", readme, re.S).group(1)
+    commands = [line.split("#")[0].strip() for line in block.splitlines() if line.strip()]
+    assert commands == ["make run", "make test"]
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^run: ", makefile, re.M) and re.search(r"^test: ", makefile, re.M)
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_make_run_serves_the_admin_and_says_the_bot_is_off(tmp_path):
+    # What `make run` does after installing: migrate SQLite, then runall.
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
+        "DEBUG": "true",
+        "SECRET_KEY": "x",
+        "TELEGRAM_BOT_TOKEN": "",
+    }
+    assert _manage("migrate", "--noinput", env=env).returncode == 0
+    port = _free_port()
+    clean = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG")}
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "runall", "--addr", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env={**clean, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        page = ""
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/admin/login/") as answer:
+                    page = answer.read().decode()
+                break
+            except OSError:
+                time.sleep(0.3)
+        assert 'name="username"' in page
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=15)
+    assert "TELEGRAM_BOT_TOKEN is not set: the bot is not running" in output
