@@ -1,2 +1,208 @@
+"""The operator console for users: customers from Telegram and staff in one table.
 
-# Register your models here.
+The wallet balance is never edited here: the "adjust wallet" page books a ledger row
+through billing.services.wallet_adjust, which changes the balance with it.
+"""
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from accounts.forms import WalletAdjustForm
+from accounts.models import User
+from billing.formatting import format_amount
+from billing.services import BillingError, wallet_adjust
+from panels.models import ClientAccount
+
+LEDGER_ROWS_SHOWN = 50
+
+
+def toman(amount: int, signed: bool = False) -> str:
+    text = format_amount(abs(amount) if signed else amount, get_language() or "fa")
+    if signed:
+        return f"{'+' if amount > 0 else '-'}{text}"
+    return text
+
+
+def ledger_url(user_id) -> str:
+    return reverse("admin:billing_wallettransaction_changelist") + f"?user__id__exact={user_id}"
+
+
+class ClientAccountInline(admin.TabularInline):
+    model = ClientAccount
+    fk_name = "user"
+    fields = ("email", "panel", "inbound", "plan", "status", "expires_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = (
+        "username",
+        "full_name",
+        "telegram_id",
+        "telegram_username",
+        "balance_column",
+        "language",
+        "is_staff",
+        "is_blocked",
+        "has_blocked_bot",
+        "date_joined",
+    )
+    list_filter = (
+        "is_staff",
+        "is_superuser",
+        "is_active",
+        "is_blocked",
+        "has_blocked_bot",
+        "language",
+    )
+    search_fields = (
+        "username",
+        "first_name",
+        "last_name",
+        "email",
+        "telegram_username",
+        "telegram_id__exact",
+    )
+    ordering = ("-date_joined",)
+    readonly_fields = ("wallet", "has_blocked_bot", "last_login", "date_joined")
+    fieldsets = (
+        DjangoUserAdmin.fieldsets[0],
+        (_("Wallet"), {"fields": ("wallet",)}),
+        (
+            _("Telegram"),
+            {
+                "fields": (
+                    "telegram_id",
+                    "telegram_username",
+                    "language",
+                    "is_blocked",
+                    "has_blocked_bot",
+                )
+            },
+        ),
+        *DjangoUserAdmin.fieldsets[1:],
+    )
+    inlines = [ClientAccountInline]
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
+
+    @admin.display(description=_("name"))
+    def full_name(self, user):
+        return user.get_full_name()
+
+    @admin.display(description=_("wallet balance"), ordering="balance")
+    def balance_column(self, user):
+        return toman(user.balance)
+
+    @admin.display(description=_("wallet balance"))
+    def wallet(self, user):
+        if user.pk is None:
+            return "—"
+        return format_html(
+            '<strong>{}</strong> &nbsp; <a class="button" href="{}">{}</a>'
+            ' &nbsp; <a href="{}">{}</a>',
+            toman(user.balance),
+            reverse("admin:accounts_user_adjust_wallet", args=[user.pk]),
+            _("Adjust wallet"),
+            ledger_url(user.pk),
+            _("Ledger rows"),
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "can_adjust_wallet": self.has_adjust_wallet_permission(request),
+            "ledger_url": ledger_url(unquote(object_id)),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    # --- the "adjust wallet" page ------------------------------------------------
+
+    def get_urls(self):
+        custom = [
+            path(
+                "<path:object_id>/adjust-wallet/",
+                self.admin_site.admin_view(self.adjust_wallet_view),
+                name="accounts_user_adjust_wallet",
+            ),
+        ]
+        return custom + super().get_urls()
+
+    def has_adjust_wallet_permission(self, request):
+        # Booking a ledger row by hand is what this permission grants.
+        return request.user.has_perm("billing.add_wallettransaction")
+
+    def adjust_wallet_view(self, request, object_id):
+        user = self.get_object(request, unquote(object_id))
+        if user is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_adjust_wallet_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            form = WalletAdjustForm(request.POST)
+            if form.is_valid():
+                amount, note = form.cleaned_data["amount"], form.cleaned_data["note"]
+                try:
+                    row = wallet_adjust(
+                        user_id=user.pk, amount=amount, note=note, created_by=request.user
+                    )
+                except BillingError as exc:
+                    self.message_user(
+                        request,
+                        _("The wallet was not changed: %(reason)s") % {"reason": exc},
+                        messages.ERROR,
+                    )
+                else:
+                    self.log_change(
+                        request, user, f"Wallet adjusted by {amount:+,} Toman: {row.note}"
+                    )
+                    self.message_user(
+                        request,
+                        _("Wallet adjusted by %(amount)s; the balance is now %(balance)s.")
+                        % {
+                            "amount": toman(row.amount, signed=True),
+                            "balance": toman(row.balance_after),
+                        },
+                        messages.SUCCESS,
+                    )
+                    # Redirect so a reload cannot book the adjustment twice.
+                    return HttpResponseRedirect(request.path)
+        else:
+            form = WalletAdjustForm()
+        user.refresh_from_db(fields=["balance"])
+        rows = user.wallet_transactions.select_related("order", "receipt", "created_by")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Adjust the wallet of %(user)s") % {"user": user},
+            "opts": self.opts,
+            "original": user,
+            "form": form,
+            "media": self.media + form.media,
+            "balance": toman(user.balance),
+            "ledger": [
+                (row, toman(row.amount, signed=True), toman(row.balance_after))
+                for row in rows[:LEDGER_ROWS_SHOWN]
+            ],
+            "ledger_count": rows.count(),
+            "ledger_url": ledger_url(user.pk),
+        }
+        return TemplateResponse(request, "admin/accounts/user/adjust_wallet.html", context)

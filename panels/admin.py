@@ -1,3 +1,563 @@
-from django.contrib import admin
+"""The operator console for panels, their inbounds and customers' client accounts.
 
-# Register your models here.
+Panel secrets are write-only here: the form never renders a stored password or API
+token, and leaving the field empty keeps the stored value.
+
+To add panel actions ("sync now", "test connection") append to PanelAdmin.actions;
+to add pages (a live client list per inbound) extend InboundAdmin.get_urls the way
+ClientAccountAdmin does. Both change pages have an object-tools block in
+templates/admin/panels/<model>/change_form.html for buttons.
+"""
+
+import mimetypes
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.db import models
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.http import FileResponse, Http404
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.text import capfirst
+from django.utils.translation import get_language, ngettext
+from django.utils.translation import gettext_lazy as _
+
+from billing.formatting import format_bytes
+from panels.models import ClientAccount, Inbound, Panel
+
+HEALTH_COLORS = {
+    Panel.Health.OK: "#2e7d32",
+    Panel.Health.DOWN: "#c62828",
+    Panel.Health.AUTH_ERROR: "#ef6c00",
+    Panel.Health.UNKNOWN: "#757575",
+}
+
+
+def changelist_url(model, **filters) -> str:
+    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+    query = "&".join(f"{key}={value}" for key, value in filters.items())
+    return f"{url}?{query}" if query else url
+
+
+def _count_per(model, fk: str, **filters):
+    counts = (
+        model.objects.filter(**{fk: OuterRef("pk")}, **filters)
+        .order_by()
+        .values(fk)
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counts, output_field=IntegerField()), 0)
+
+
+# --- panels ------------------------------------------------------------------------
+
+
+def _label(name):
+    return capfirst(Panel._meta.get_field(name).verbose_name)
+
+
+def _https_urls(db_field, **kwargs):
+    # Operators paste host names without a scheme; panels are served over https.
+    if isinstance(db_field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return db_field.formfield(**kwargs)
+
+
+class PanelAdminForm(forms.ModelForm):
+    SECRETS = {"password": "clear_password", "api_token": "clear_api_token"}
+
+    username = forms.CharField(
+        label=_label("username"),
+        required=False,
+        strip=False,
+        widget=forms.TextInput(attrs={"class": "vTextField", "autocomplete": "off"}),
+    )
+    password = forms.CharField(
+        label=_label("password"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+    clear_password = forms.BooleanField(label=_("Clear the stored password"), required=False)
+    api_token = forms.CharField(
+        label=_label("api_token"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text=Panel._meta.get_field("api_token").help_text,
+    )
+    clear_api_token = forms.BooleanField(label=_("Clear the stored API token"), required=False)
+
+    class Meta:
+        model = Panel
+        fields = (
+            "name",
+            "location_name",
+            "location_flag",
+            "is_active",
+            "sort_order",
+            "capacity",
+            "base_url",
+            "username",
+            "password",
+            "api_token",
+            "verify_tls",
+            "public_host",
+            "sub_base_url",
+        )
+        formfield_callback = _https_urls
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self.SECRETS:
+            # Never hand the stored secret to the widget, not even as an initial value,
+            # and an untouched field does not count as a change.
+            self.initial[name] = ""
+            if self.instance.pk and name in self.fields:
+                stored = getattr(self.instance, name)
+                self.fields[name].help_text = (
+                    _("A value is stored. Leave empty to keep it.")
+                    if stored
+                    else _("Nothing is stored.")
+                )
+
+    def clean(self):
+        cleaned = super().clean()
+        for name, clear in self.SECRETS.items():
+            if name not in self.fields:
+                continue
+            if cleaned.get(clear):
+                if cleaned.get(name):
+                    self.add_error(clear, _("Either type a new value or clear it, not both."))
+                cleaned[name] = ""
+            elif not cleaned.get(name) and self.instance.pk:
+                # Left empty: keep what is stored (the form never showed it).
+                cleaned.pop(name, None)
+        return cleaned
+
+
+@admin.register(Panel)
+class PanelAdmin(admin.ModelAdmin):
+    form = PanelAdminForm
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    list_display = (
+        "name",
+        "location",
+        "health_badge",
+        "api_generation",
+        "accounts_capacity",
+        "last_synced_at",
+        "is_active",
+        "inbounds_link",
+    )
+    list_filter = ("is_active", "health", "api_generation", "location_name")
+    search_fields = ("name", "location_name", "base_url", "public_host")
+    readonly_fields = (
+        "health",
+        "last_error",
+        "last_checked_at",
+        "last_synced_at",
+        "api_generation",
+        "accounts_capacity",
+        "inbounds_link",
+        "created_at",
+        "updated_at",
+    )
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "name",
+                    "location_name",
+                    "location_flag",
+                    "is_active",
+                    "sort_order",
+                    "capacity",
+                )
+            },
+        ),
+        (
+            _("Connection"),
+            {
+                "fields": (
+                    "base_url",
+                    "username",
+                    "password",
+                    "clear_password",
+                    "api_token",
+                    "clear_api_token",
+                    "verify_tls",
+                )
+            },
+        ),
+        (_("Customers' links"), {"fields": ("public_host", "sub_base_url")}),
+        (
+            _("State"),
+            {
+                "fields": (
+                    "health",
+                    "last_error",
+                    "last_checked_at",
+                    "last_synced_at",
+                    "api_generation",
+                    "accounts_capacity",
+                    "inbounds_link",
+                    "created_at",
+                    "updated_at",
+                )
+            },
+        ),
+    )
+    actions: list = []
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                active_accounts=_count_per(
+                    ClientAccount, "panel", status=ClientAccount.Status.ACTIVE
+                ),
+                inbound_count=_count_per(Inbound, "panel"),
+            )
+        )
+
+    @admin.display(description=_("location"), ordering="location_name")
+    def location(self, panel):
+        return panel.location_label
+
+    @admin.display(description=_("health"), ordering="health")
+    def health_badge(self, panel):
+        return format_html(
+            '<span style="color: {}; font-weight: bold">● {}</span>',
+            HEALTH_COLORS.get(panel.health, "#757575"),
+            panel.get_health_display(),
+        )
+
+    @admin.display(description=_("accounts / capacity"), ordering="active_accounts")
+    def accounts_capacity(self, panel):
+        if panel.pk is None:
+            return "—"
+        active = getattr(panel, "active_accounts", None)
+        if active is None:
+            active = panel.client_accounts.filter(status=ClientAccount.Status.ACTIVE).count()
+        if not panel.capacity:
+            return f"{active} / ∞"
+        full = active >= panel.capacity
+        return format_html(
+            '<span style="{}">{} / {}</span>',
+            "color: #c62828; font-weight: bold" if full else "",
+            active,
+            panel.capacity,
+        )
+
+    @admin.display(description=_("inbounds"))
+    def inbounds_link(self, panel):
+        if panel.pk is None:
+            return "—"
+        count = getattr(panel, "inbound_count", None)
+        if count is None:
+            count = panel.inbounds.count()
+        return format_html(
+            '<a href="{}">{}</a>',
+            changelist_url(Inbound, panel__id__exact=panel.pk),
+            ngettext("%(count)s inbound", "%(count)s inbounds", count) % {"count": count},
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "inbounds_url": changelist_url(Inbound, panel__id__exact=unquote(object_id)),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+# --- inbounds ----------------------------------------------------------------------
+
+
+class InboundAdminForm(forms.ModelForm):
+    class Meta:
+        model = Inbound
+        fields = ("is_sellable", "display_name")
+
+    def clean(self):
+        cleaned = super().clean()
+        # An inbound whose links cannot be built is never sold; say so at the toggle.
+        if cleaned.get("is_sellable") and self.instance.link_problem:
+            self.add_error(
+                "is_sellable",
+                _("This inbound cannot be sold: %(problem)s")
+                % {"problem": self.instance.link_problem},
+            )
+        return cleaned
+
+
+@admin.register(Inbound)
+class InboundAdmin(admin.ModelAdmin):
+    form = InboundAdminForm
+    list_display = (
+        "panel",
+        "remote_id",
+        "remark",
+        "protocol",
+        "port",
+        "network",
+        "security",
+        "client_count",
+        "status",
+        "problem",
+        "is_sellable",
+        "display_name",
+        "accounts_link",
+    )
+    list_display_links = ("remote_id", "remark")
+    list_editable = ("is_sellable", "display_name")
+    list_filter = ("panel", "status", "is_sellable", "protocol", "network", "security")
+    list_select_related = ("panel",)
+    search_fields = ("remark", "display_name", "panel__name", "port__exact")
+    readonly_fields = (
+        "panel",
+        "remote_id",
+        "remark",
+        "protocol",
+        "port",
+        "listen",
+        "network",
+        "security",
+        "status",
+        "link_problem",
+        "client_count",
+        "accounts_link",
+        "last_synced_at",
+        "created_at",
+        "updated_at",
+        "settings",
+        "stream_settings",
+    )
+    fieldsets = (
+        (None, {"fields": ("is_sellable", "display_name")}),
+        (
+            _("On the panel (from the last sync)"),
+            {
+                "fields": (
+                    "panel",
+                    "remote_id",
+                    "remark",
+                    "protocol",
+                    "port",
+                    "listen",
+                    "network",
+                    "security",
+                    "status",
+                    "link_problem",
+                    "client_count",
+                    "accounts_link",
+                    "last_synced_at",
+                    "created_at",
+                    "updated_at",
+                )
+            },
+        ),
+        (
+            _("Raw settings"),
+            {"classes": ("collapse",), "fields": ("settings", "stream_settings")},
+        ),
+    )
+    actions: list = []
+
+    def has_add_permission(self, request):
+        # Inbounds are created on the panel and arrive here by syncing it.
+        return False
+
+    def get_changelist_form(self, request, **kwargs):
+        kwargs.setdefault("form", InboundAdminForm)
+        return super().get_changelist_form(request, **kwargs)
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(account_count=_count_per(ClientAccount, "inbound"))
+        )
+
+    @admin.display(description=_("link problem"), boolean=False)
+    def problem(self, inbound):
+        if not inbound.link_problem:
+            return ""
+        return format_html(
+            '<span style="color: #c62828" title="{0}">⚠ {0}</span>', inbound.link_problem
+        )
+
+    @admin.display(description=_("accounts"), ordering="account_count")
+    def accounts_link(self, inbound):
+        if inbound.pk is None:
+            return "—"
+        count = getattr(inbound, "account_count", None)
+        if count is None:
+            count = inbound.client_accounts.count()
+        return format_html(
+            '<a href="{}">{}</a>',
+            changelist_url(ClientAccount, inbound__id__exact=inbound.pk),
+            ngettext("%(count)s account", "%(count)s accounts", count) % {"count": count},
+        )
+
+
+# --- client accounts -----------------------------------------------------------------
+
+
+@admin.register(ClientAccount)
+class ClientAccountAdmin(admin.ModelAdmin):
+    """Accounts are made by provisioning and mirror the panel: shown, not edited here."""
+
+    list_display = (
+        "email",
+        "user",
+        "panel",
+        "inbound",
+        "plan",
+        "status",
+        "panel_enabled",
+        "usage",
+        "expires_at",
+        "qr_thumbnail",
+        "created_at",
+    )
+    list_filter = ("status", "panel_enabled", "panel", "plan", "expires_at")
+    list_select_related = ("user", "panel", "inbound__panel", "plan")
+    search_fields = (
+        "email",
+        "uuid",
+        "sub_id",
+        "user__username",
+        "user__telegram_username",
+        "user__telegram_id__exact",
+    )
+    readonly_fields = (
+        "user",
+        "plan",
+        "panel",
+        "inbound",
+        "order",
+        "uuid",
+        "email",
+        "sub_id",
+        "status",
+        "panel_enabled",
+        "usage",
+        "traffic_limit_bytes",
+        "used_bytes",
+        "expires_at",
+        "config_link",
+        "subscription_link",
+        "qr_code",
+        "created_at",
+        "updated_at",
+        "last_synced_at",
+    )
+    fieldsets = (
+        (None, {"fields": ("user", "plan", "order", "status", "expires_at", "usage")}),
+        (
+            _("On the panel"),
+            {
+                "fields": (
+                    "panel",
+                    "inbound",
+                    "email",
+                    "uuid",
+                    "sub_id",
+                    "panel_enabled",
+                    "traffic_limit_bytes",
+                    "used_bytes",
+                    "last_synced_at",
+                )
+            },
+        ),
+        (
+            _("What the customer received"),
+            {"fields": ("config_link", "subscription_link", "qr_code")},
+        ),
+        (None, {"fields": ("created_at", "updated_at")}),
+    )
+    actions: list = []
+
+    def has_add_permission(self, request):
+        # An account exists because provisioning created its client on a panel.
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # Editing a row here would not change the panel; panel-side changes go through
+        # panels.services.
+        return False
+
+    def get_urls(self):
+        custom = [
+            path(
+                "<path:object_id>/qr/",
+                self.admin_site.admin_view(self.qr_view),
+                name="panels_clientaccount_qr",
+            ),
+        ]
+        return custom + super().get_urls()
+
+    def qr_view(self, request, object_id):
+        # QR codes hold the customer's config: served to staff only, never from /media/.
+        account = self.get_object(request, unquote(object_id))
+        if account is None or not self.has_view_permission(request, account):
+            raise Http404
+        if not account.qr_code_path:
+            raise Http404
+        try:
+            handle = account.qr_code_path.open("rb")
+        except (FileNotFoundError, ValueError) as exc:
+            raise Http404 from exc
+        content_type = mimetypes.guess_type(account.qr_code_path.name)[0] or "image/png"
+        return FileResponse(handle, content_type=content_type)
+
+    def _qr_url(self, account):
+        return reverse("admin:panels_clientaccount_qr", args=[account.pk])
+
+    @admin.display(description=_("QR"))
+    def qr_thumbnail(self, account):
+        if not account.qr_code_path:
+            return "—"
+        url = self._qr_url(account)
+        return format_html(
+            '<a href="{0}" target="_blank"><img src="{0}" width="48" height="48" alt="QR"></a>',
+            url,
+        )
+
+    @admin.display(description=_("QR code"))
+    def qr_code(self, account):
+        if not account.qr_code_path:
+            return "—"
+        return format_html('<img src="{}" width="240" alt="QR">', self._qr_url(account))
+
+    @admin.display(description=_("config link"))
+    def config_link(self, account):
+        if not account.config_url:
+            return "—"
+        return format_html(
+            '<textarea readonly rows="3" cols="80" dir="ltr" onclick="this.select()">{}</textarea>',
+            account.config_url,
+        )
+
+    @admin.display(description=_("subscription link"))
+    def subscription_link(self, account):
+        if not account.subscription_url:
+            return "—"
+        return format_html(
+            '<a href="{0}" target="_blank" rel="noreferrer" dir="ltr">{0}</a>',
+            account.subscription_url,
+        )
+
+    @admin.display(description=_("usage"), ordering="used_bytes")
+    def usage(self, account):
+        lang = get_language() or "fa"
+        used = format_bytes(max(account.used_bytes, 0), lang)
+        if not account.traffic_limit_bytes:
+            return f"{used} / ∞"
+        return f"{used} / {format_bytes(account.traffic_limit_bytes, lang)}"
