@@ -1,0 +1,280 @@
+"""Staff REST API for billing: plans, orders, receipts, bank cards and the wallet ledger.
+
+Views translate HTTP to billing.services and back; every rule lives in the services.
+"""
+
+import mimetypes
+
+from django.http import FileResponse
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions, serializers
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from billing.models import BankCard, IllegalTransition, Order, Plan, Receipt, WalletTransaction
+from billing.services import BillingError, order_refund, receipt_approve, receipt_reject
+from moonvpn.api import Conflict, StaffModelViewSet, StaffReadOnlyViewSet
+
+# --- serializers ---------------------------------------------------------------
+
+
+class PlanSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Plan
+        fields = [
+            "id",
+            "name",
+            "duration_days",
+            "traffic_gb",
+            "price",
+            "max_devices",
+            "is_active",
+            "sort_order",
+            "panels",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    account = serializers.PrimaryKeyRelatedField(
+        source="created_account", read_only=True, help_text=_("The account this order created.")
+    )
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "user",
+            "kind",
+            "status",
+            "amount",
+            "payment_method",
+            "plan",
+            "panel",
+            "inbound",
+            "renews",
+            "account",
+            "client_email",
+            "attempts",
+            "last_error",
+            "created_at",
+            "updated_at",
+            "paid_at",
+            "fulfilled_at",
+        ]
+        read_only_fields = fields
+
+
+class OrderRefundSerializer(serializers.Serializer):
+    note = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=1000,
+        help_text=_("Kept on the ledger row for audit."),
+    )
+
+
+class ReceiptSerializer(serializers.ModelSerializer):
+    image_url = serializers.SerializerMethodField(
+        help_text=_("The receipt photo; fetch it with the same token.")
+    )
+    order_kind = serializers.CharField(source="order.kind", read_only=True)
+    order_status = serializers.CharField(source="order.status", read_only=True)
+    user_balance = serializers.IntegerField(
+        source="user.balance", read_only=True, help_text=_("The customer's wallet balance.")
+    )
+
+    class Meta:
+        model = Receipt
+        fields = [
+            "id",
+            "order",
+            "order_kind",
+            "order_status",
+            "user",
+            "user_balance",
+            "amount",
+            "status",
+            "image_url",
+            "sha256",
+            "duplicate_of",
+            "reviewed_by",
+            "reviewed_at",
+            "reject_reason",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_image_url(self, receipt) -> str:
+        url = reverse("receipt-image", args=[receipt.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None else url
+
+
+class ReceiptApproveSerializer(serializers.Serializer):
+    """Approving needs no input: the reviewer is the user the token belongs to."""
+
+
+class ReceiptRejectSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=1000, help_text=_("The customer reads this."))
+
+
+class BankCardSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = BankCard
+        fields = [
+            "id",
+            "card_number",
+            "formatted_number",
+            "holder_name",
+            "bank_name",
+            "is_active",
+            "sort_order",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["formatted_number", "created_at", "updated_at"]
+
+
+class WalletTransactionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WalletTransaction
+        fields = [
+            "id",
+            "user",
+            "amount",
+            "balance_after",
+            "kind",
+            "order",
+            "receipt",
+            "note",
+            "created_by",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+# --- viewsets --------------------------------------------------------------------
+
+
+class PlanViewSet(StaffModelViewSet):
+    queryset = Plan.objects.prefetch_related("panels")
+    serializer_class = PlanSerializer
+    filter_params = {"is_active": "is_active"}
+
+
+class OrderViewSet(StaffReadOnlyViewSet):
+    queryset = Order.objects.select_related("created_account")
+    serializer_class = OrderSerializer
+    filter_params = {
+        "status": "status",
+        "user": "user",
+        "kind": "kind",
+        "payment_method": "payment_method",
+        "plan": "plan",
+        "panel": "panel",
+    }
+
+    @action(
+        detail=True,
+        methods=["post"],
+        serializer_class=OrderRefundSerializer,
+        response_serializer_class=OrderSerializer,
+    )
+    def refund(self, request, pk=None):
+        """Give a paid (or failed) order's amount back to the customer's wallet."""
+        order = self.get_object()
+        data = OrderRefundSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        note = data.validated_data["note"].strip() or f"refunded through the API by {request.user}"
+        try:
+            order_refund(order_id=order.pk, note=note, created_by=request.user)
+        except IllegalTransition as exc:
+            order.refresh_from_db(fields=["status"])
+            raise Conflict(
+                _("Order #%(id)s is %(status)s: only paid or failed orders can be refunded.")
+                % {"id": order.pk, "status": order.get_status_display()}
+            ) from exc
+        except BillingError as exc:
+            raise Conflict(str(exc)) from exc
+        order = self.get_queryset().get(pk=order.pk)
+        return Response(OrderSerializer(order, context=self.get_serializer_context()).data)
+
+
+class ReceiptViewSet(StaffReadOnlyViewSet):
+    queryset = Receipt.objects.select_related("order", "user")
+    serializer_class = ReceiptSerializer
+    filter_params = {"status": "status", "user": "user", "order": "order"}
+
+    def _answer(self, receipt_id):
+        receipt = self.get_queryset().get(pk=receipt_id)
+        return Response(ReceiptSerializer(receipt, context=self.get_serializer_context()).data)
+
+    @action(
+        detail=True,
+        methods=["post"],
+        serializer_class=ReceiptApproveSerializer,
+        response_serializer_class=ReceiptSerializer,
+    )
+    def approve(self, request, pk=None):
+        """Approve a pending receipt: a top-up credits the wallet, a purchase gets paid.
+
+        A receipt already approved or rejected answers 409 and changes nothing.
+        """
+        receipt = self.get_object()
+        try:
+            receipt_approve(receipt_id=receipt.pk, reviewer=request.user)
+        except (BillingError, IllegalTransition) as exc:
+            raise Conflict(str(exc)) from exc
+        return self._answer(receipt.pk)
+
+    @action(
+        detail=True,
+        methods=["post"],
+        serializer_class=ReceiptRejectSerializer,
+        response_serializer_class=ReceiptSerializer,
+    )
+    def reject(self, request, pk=None):
+        """Reject a pending receipt with a reason; the order keeps awaiting a receipt."""
+        receipt = self.get_object()
+        data = ReceiptRejectSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            receipt_reject(
+                receipt_id=receipt.pk, reviewer=request.user, reason=data.validated_data["reason"]
+            )
+        except BillingError as exc:
+            raise Conflict(str(exc)) from exc
+        return self._answer(receipt.pk)
+
+    @action(detail=True, methods=["get"], binary_response="image/*")
+    def image(self, request, pk=None):
+        """The receipt photo itself (receipts are private: never under a public URL)."""
+        receipt = self.get_object()
+        try:
+            handle = receipt.image.open("rb")
+        except (FileNotFoundError, ValueError) as exc:
+            raise exceptions.NotFound(_("The receipt image file is missing.")) from exc
+        content_type = mimetypes.guess_type(receipt.image.name)[0] or "application/octet-stream"
+        return FileResponse(handle, content_type=content_type)
+
+    def perform_content_negotiation(self, request, force=False):
+        # The image answers with the file whatever the client accepts (e.g. image/png);
+        # errors still render as JSON.
+        return super().perform_content_negotiation(request, force=force or self.action == "image")
+
+
+class BankCardViewSet(StaffModelViewSet):
+    queryset = BankCard.objects.all()
+    serializer_class = BankCardSerializer
+    filter_params = {"is_active": "is_active"}
+
+
+class WalletTransactionViewSet(StaffReadOnlyViewSet):
+    queryset = WalletTransaction.objects.all()
+    serializer_class = WalletTransactionSerializer
+    filter_params = {"user": "user", "kind": "kind", "order": "order", "receipt": "receipt"}
