@@ -10,10 +10,13 @@ import uuid
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from billing.models import IllegalTransition, Order, Receipt, WalletTransaction
+from billing.models import BankCard, IllegalTransition, Order, Plan, Receipt, WalletTransaction
+from panels.models import ClientAccount, Inbound, Panel
 
 User = get_user_model()
 
@@ -32,6 +35,98 @@ class ReceiptAlreadyReviewed(BillingError):
 
 class OrderNotPayable(BillingError):
     pass
+
+
+class NoLongerForSale(BillingError):
+    """What the order was priced on changed (plan, price, inbound, panel); nothing charged."""
+
+
+# --- what is for sale ----------------------------------------------------------
+#
+# One definition of "sellable", used to build the bot's menus and re-checked at pay
+# time, so a button from an old message can never buy what the menus no longer offer.
+
+
+def plans_for_sale() -> QuerySet[Plan]:
+    return Plan.objects.filter(is_active=True)
+
+
+def _plan_allows_panel(plan: Plan, panel_ref: str) -> Q:
+    # plan.panels empty means every panel.
+    through = Plan.panels.through.objects.filter(plan_id=plan.pk)
+    return ~Q(Exists(through)) | Q(Exists(through.filter(panel_id=OuterRef(panel_ref))))
+
+
+def _panel_has_room() -> Q:
+    # capacity 0 means no limit; needs the active_accounts annotation.
+    return Q(capacity=0) | Q(active_accounts__lt=F("capacity"))
+
+
+def _with_active_accounts(panels: QuerySet[Panel]) -> QuerySet[Panel]:
+    active = (
+        ClientAccount.objects.filter(panel=OuterRef("pk"), status=ClientAccount.Status.ACTIVE)
+        .order_by()
+        .values("panel")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return panels.annotate(active_accounts=Coalesce(Subquery(active), Value(0)))
+
+
+def _sellable_inbounds() -> QuerySet[Inbound]:
+    return Inbound.objects.filter(is_sellable=True, status=Inbound.Status.ACTIVE, link_problem="")
+
+
+def panels_for_sale(*, plan: Plan) -> QuerySet[Panel]:
+    """Active, healthy (or not yet checked) panels with room that sell this plan."""
+    inbounds = _sellable_inbounds().filter(panel=OuterRef("pk"))
+    return (
+        _with_active_accounts(
+            Panel.objects.filter(is_active=True, health__in=(Panel.Health.OK, Panel.Health.UNKNOWN))
+        )
+        .filter(_panel_has_room())
+        .filter(_plan_allows_panel(plan, "pk"))
+        .filter(Exists(inbounds))
+    )
+
+
+def inbounds_for_sale(*, plan: Plan, panel: Panel | None = None) -> QuerySet[Inbound]:
+    """Sellable inbounds for the plan, on ``panel`` or on any panel that sells it."""
+    inbounds = _sellable_inbounds().filter(_plan_allows_panel(plan, "panel_id"))
+    if panel is not None:
+        return inbounds.filter(panel=panel)
+    return inbounds.filter(panel__in=panels_for_sale(plan=plan).values("pk"))
+
+
+def order_sale_problem(order: Order) -> str | None:
+    """Why the order can no longer be sold as priced, or None.
+
+    Only what the order names is checked: a plan's price and activity, and for a new
+    account its inbound and panel (still sellable, active, with room). Panel health is
+    not required here: a paid order on a panel that is down is kept and retried.
+    """
+    plan = Plan.objects.filter(pk=order.plan_id).first() if order.plan_id else None
+    if order.plan_id and (plan is None or not plan.is_active):
+        return _("This plan is no longer sold.")
+    if plan is not None and order.kind == Order.Kind.NEW and plan.price != order.amount:
+        return _("The price of this plan has changed.")
+    if order.kind != Order.Kind.NEW or order.inbound_id is None:
+        return None
+    if not _sellable_inbounds().filter(pk=order.inbound_id).exists():
+        return _("This protocol is no longer offered.")
+    panels = _with_active_accounts(Panel.objects.filter(pk=order.panel_id, is_active=True))
+    if plan is not None:
+        panels = panels.filter(_plan_allows_panel(plan, "pk"))
+    panel = panels.first()
+    if panel is None:
+        return _("This location is no longer offered.")
+    if panel.capacity and panel.active_accounts >= panel.capacity:
+        return _("This location is full right now.")
+    return None
+
+
+def bank_card_for_payment() -> BankCard | None:
+    return BankCard.objects.filter(is_active=True).first()
 
 
 # --- the wallet ---------------------------------------------------------------
@@ -143,12 +238,28 @@ def order_create_topup(*, user, amount: int) -> Order:
     )
 
 
+def order_create_new(*, user, plan: Plan, inbound: Inbound) -> Order:
+    """A pending order for a new account, at the plan's price of this moment."""
+    return Order.objects.create(
+        user=user,
+        kind=Order.Kind.NEW,
+        plan=plan,
+        panel_id=inbound.panel_id,
+        inbound=inbound,
+        amount=plan.price,
+        status=Order.Status.PENDING,
+    )
+
+
 def order_pay_from_wallet(*, order_id: int, user_id: int) -> Order:
     """Debit the wallet and mark the order paid, all under the user's row lock.
 
     A second press of the same button finds the order already paid and raises
-    OrderNotPayable without charging again.
+    OrderNotPayable without charging again. If what the order was priced on changed
+    since (plan, price, inbound, panel), the order is cancelled, nothing is charged,
+    and NoLongerForSale says why.
     """
+    problem = None
     with transaction.atomic():
         User.objects.select_for_update().only("id").get(pk=user_id)
         order = Order.objects.select_for_update().get(pk=order_id)
@@ -156,19 +267,69 @@ def order_pay_from_wallet(*, order_id: int, user_id: int) -> Order:
             raise OrderNotPayable(_("This order is not yours."))
         if order.status not in Order.PAYABLE:
             raise OrderNotPayable(_("This order can no longer be paid."))
-        wallet_debit(
-            user_id=user_id,
-            amount=order.amount,
-            kind=WalletTransaction.Kind.PURCHASE,
-            idempotency_key=f"order:{order.pk}:pay",
-            order=order,
-        )
-        order_transition(
-            order=order,
-            to_status=Order.Status.PAID,
-            payment_method=Order.PaymentMethod.WALLET,
-            paid_at=timezone.now(),
-        )
+        problem = order_sale_problem(order)
+        if problem is not None:
+            # Committed, not rolled back: the stale order must not be paid later.
+            order_transition(order=order, to_status=Order.Status.CANCELLED)
+        else:
+            wallet_debit(
+                user_id=user_id,
+                amount=order.amount,
+                kind=WalletTransaction.Kind.PURCHASE,
+                idempotency_key=f"order:{order.pk}:pay",
+                order=order,
+            )
+            order_transition(
+                order=order,
+                to_status=Order.Status.PAID,
+                payment_method=Order.PaymentMethod.WALLET,
+                paid_at=timezone.now(),
+            )
+    if problem is not None:
+        raise NoLongerForSale(problem)
+    return order
+
+
+def order_await_receipt(*, order_id: int, user_id: int) -> Order:
+    """The customer chose to pay by card: the order now waits for a receipt photo.
+
+    Re-checks the sale like a wallet payment does (a stale button is cancelled with
+    the reason). Choosing it again while already waiting changes nothing.
+    """
+    problem = None
+    with transaction.atomic():
+        User.objects.select_for_update().only("id").get(pk=user_id)
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if order.user_id != user_id:
+            raise OrderNotPayable(_("This order is not yours."))
+        if order.status == Order.Status.AWAITING_RECEIPT:
+            return order
+        if order.status != Order.Status.PENDING:
+            raise OrderNotPayable(_("This order can no longer be paid."))
+        problem = order_sale_problem(order)
+        if problem is not None:
+            order_transition(order=order, to_status=Order.Status.CANCELLED)
+        else:
+            order_transition(
+                order=order,
+                to_status=Order.Status.AWAITING_RECEIPT,
+                payment_method=Order.PaymentMethod.RECEIPT,
+            )
+    if problem is not None:
+        raise NoLongerForSale(problem)
+    return order
+
+
+def order_cancel(*, order_id: int, user_id: int) -> Order:
+    """The customer gave up on an unpaid order."""
+    with transaction.atomic():
+        User.objects.select_for_update().only("id").get(pk=user_id)
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if order.user_id != user_id:
+            raise OrderNotPayable(_("This order is not yours."))
+        if order.status not in Order.PAYABLE:
+            raise OrderNotPayable(_("This order can no longer be cancelled."))
+        order_transition(order=order, to_status=Order.Status.CANCELLED)
     return order
 
 

@@ -1,0 +1,75 @@
+"""Customers as they arrive from Telegram."""
+
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+
+User = get_user_model()
+
+
+def language_from_telegram(language_code: str | None) -> str:
+    """Telegram's language_code → our language: Persian for "fa", English otherwise."""
+    code = (language_code or "").lower()
+    return User.Language.PERSIAN if code.startswith("fa") else User.Language.ENGLISH
+
+
+def customer_register(
+    *,
+    telegram_id: int,
+    first_name: str = "",
+    last_name: str = "",
+    username: str = "",
+    language_code: str | None = None,
+) -> tuple["User", bool]:
+    """Find or create the customer of a Telegram user and refresh their profile.
+
+    Returns (user, created). Called on every update, so an unchanged profile costs one
+    query; the language is only chosen at creation (afterwards the customer picks it).
+    A customer who writes to us again has evidently unblocked the bot.
+    """
+    profile = {
+        "first_name": (first_name or "")[:150],
+        "last_name": (last_name or "")[:150],
+        "telegram_username": (username or "")[:64],
+    }
+    user = User.objects.filter(telegram_id=telegram_id).first()
+    if user is None:
+        user = _customer_create(telegram_id, profile, language_from_telegram(language_code))
+        if user is not None:
+            return user, True
+        # Two first updates of the same person raced; the other one created the row.
+        user = User.objects.get(telegram_id=telegram_id)
+    changed = {name: value for name, value in profile.items() if getattr(user, name) != value}
+    if user.has_blocked_bot:
+        changed["has_blocked_bot"] = False
+    if changed:
+        User.objects.filter(pk=user.pk).update(**changed)
+        for name, value in changed.items():
+            setattr(user, name, value)
+    return user, False
+
+
+def _customer_create(telegram_id: int, profile: dict, language: str):
+    for username in (f"tg_{telegram_id}", f"tg_{telegram_id}_{secrets.token_hex(3)}"):
+        try:
+            with transaction.atomic():
+                user = User(username=username, telegram_id=telegram_id, language=language)
+                for name, value in profile.items():
+                    setattr(user, name, value)
+                # Customers never log in to the admin.
+                user.set_unusable_password()
+                user.save()
+                return user
+        except IntegrityError:
+            if User.objects.filter(telegram_id=telegram_id).exists():
+                return None
+            # The username was taken by a staff account: try the suffixed one.
+    raise IntegrityError(f"could not register Telegram user {telegram_id}")
+
+
+def customer_set_language(*, user, language: str) -> None:
+    if language not in User.Language.values:
+        raise ValueError(f"unknown language {language!r}")
+    User.objects.filter(pk=user.pk).update(language=language)
+    user.language = language
