@@ -6,7 +6,7 @@ from django.contrib.admin.utils import quote
 from django.test import RequestFactory
 from django.urls import reverse
 
-from accounts.tests.samples import make_world
+from accounts.tests.samples import make_topup_receipt, make_world
 from billing.models import WalletTransaction
 
 pytestmark = pytest.mark.django_db
@@ -182,3 +182,23 @@ def test_adjust_wallet_needs_the_ledger_permission(client, customer, django_user
     url = reverse("admin:accounts_user_adjust_wallet", args=[customer.pk])
     assert client.post(url, {"amount": "5000", "note": "x"}).status_code == 403
     assert not WalletTransaction.objects.exists()
+
+
+def test_operator_pages_work_in_persian(admin_client, customer, django_user_model):
+    django_user_model.objects.filter(pk=customer.pk).update(balance=1_250_000)
+    receipt = make_topup_receipt(customer)
+    fa = {"HTTP_ACCEPT_LANGUAGE": "fa"}
+    listing = admin_client.get(admin_url(type(customer), "changelist"), **fa)
+    assert listing.headers["Content-Language"] == "fa"
+    assert "۱٬۲۵۰٬۰۰۰ تومان" in listing.content.decode()
+    for url in (
+        reverse("admin:accounts_user_adjust_wallet", args=[customer.pk]),
+        reverse("admin:billing_receipt_reject", args=[receipt.pk]),
+    ):
+        assert admin_client.get(url, **fa).status_code == 200, url
+    approved = admin_client.post(
+        reverse("admin:billing_receipt_approve", args=[receipt.pk]), follow=True, **fa
+    )
+    assert approved.status_code == 200
+    customer.refresh_from_db()
+    assert customer.balance == 1_450_000
