@@ -1,2 +1,9 @@
+from django.urls import path
 
-urlpatterns: list = []
+from botapp import views
+
+app_name = "botapp"
+
+urlpatterns = [
+    path("webhook/", views.webhook, name="webhook"),
+]

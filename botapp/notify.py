@@ -1,0 +1,177 @@
+"""Telling customers and operators what happened to their money and their service.
+
+Called by the bot's handlers, the retry_provisioning job and the admin/API after a
+receipt decision. Every message that must not be sent twice (a delivery, a refund, a
+receipt verdict) is claimed first with a ``Notice`` row; whoever inserts the row sends.
+"""
+
+import logging
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import translation
+
+from accounts.models import User
+from billing.models import Order, Receipt, WalletTransaction
+from botapp import keyboards, texts
+from botapp import telegram as tg
+from botapp.models import Notice
+from panels.models import ClientAccount
+from panels.provisioning import Outcome, ProvisionResult, order_provision
+from panels.qr import qr_png_bytes
+
+log = logging.getLogger(__name__)
+
+CAPTION_LIMIT = 1024  # Telegram's limit on a photo caption, in UTF-16 units of plain text
+
+
+def claim(key: str, *, order: Order | None = None) -> bool:
+    """True exactly once per key, across processes."""
+    try:
+        with transaction.atomic():
+            Notice.objects.create(key=key, order=order)
+        return True
+    except IntegrityError:
+        return False
+
+
+def _reachable(user: User) -> bool:
+    return bool(user.telegram_id)
+
+
+# --- deliveries ------------------------------------------------------------------------
+
+
+def _qr_bytes(account: ClientAccount) -> bytes:
+    if account.qr_code_path:
+        try:
+            with account.qr_code_path.open("rb") as f:
+                return f.read()
+        except OSError:
+            log.warning("QR file of account %s is missing; drawing it again", account.pk)
+    return qr_png_bytes(account.config_url)
+
+
+def _plain_length(html_text: str) -> int:
+    import html
+    import re
+
+    plain = html.unescape(re.sub(r"<[^>]+>", "", html_text))
+    return len(plain.encode("utf-16-le")) // 2
+
+
+def send_account(account: ClientAccount) -> None:
+    """The service as one message: the QR photo with the details and links as caption.
+
+    Long links (vmess, reality) can push the caption over Telegram's 1024 limit; then
+    the details go as a text message and the QR follows with a short caption.
+    """
+    user = account.user
+    with translation.override(user.language):
+        text = texts.delivery(account)
+        photo = _qr_bytes(account)
+        if _plain_length(text) <= CAPTION_LIMIT:
+            tg.send_photo(user.telegram_id, photo, caption=text, markup=keyboards.back_to_menu())
+        else:
+            tg.send_message(user.telegram_id, text)
+            tg.send_photo(
+                user.telegram_id,
+                photo,
+                caption=texts.qr_caption(),
+                markup=keyboards.back_to_menu(),
+            )
+
+
+def after_provision(result: ProvisionResult) -> None:
+    """Tell the customer what provisioning came to, once per order and outcome."""
+    order = result.order
+    user = User.objects.get(pk=order.user_id)
+    if not _reachable(user):
+        return
+    if result.outcome == Outcome.DELIVERED and result.account is not None:
+        if claim(f"order:{order.pk}:delivered", order=order):
+            account = ClientAccount.objects.select_related("user", "plan", "panel", "inbound").get(
+                pk=result.account.pk
+            )
+            send_account(account)
+    elif result.outcome == Outcome.PENDING:
+        if claim(f"order:{order.pk}:pending", order=order):
+            with translation.override(user.language):
+                tg.send_message(user.telegram_id, texts.being_set_up(order))
+    elif result.outcome == Outcome.REFUNDED:
+        if claim(f"order:{order.pk}:refunded", order=order):
+            with translation.override(user.language):
+                tg.send_message(
+                    user.telegram_id,
+                    texts.refunded(order, user.balance),
+                    keyboards.back_to_menu(),
+                )
+
+
+def provision_and_notify(order_id: int) -> ProvisionResult:
+    """Provision a paid order (outside any transaction) and tell the customer."""
+    result = order_provision(order_id=order_id)
+    after_provision(result)
+    return result
+
+
+# --- receipts ---------------------------------------------------------------------------
+
+
+def _operator_language(chat_id: int) -> str:
+    user = User.objects.filter(telegram_id=chat_id).only("language").first()
+    return user.language if user else settings.LANGUAGE_CODE
+
+
+def receipt_to_operators(receipt: Receipt, *, photo) -> None:
+    """Send a new receipt to every operator chat with Approve / Reject buttons.
+
+    ``photo`` is the customer's Telegram file_id (no re-upload) or the image bytes.
+    """
+    receipt = Receipt.objects.select_related(
+        "order__plan", "order__panel", "order__inbound", "user", "duplicate_of"
+    ).get(pk=receipt.pk)
+    for chat_id in settings.ADMIN_TELEGRAM_IDS:
+        with translation.override(_operator_language(chat_id)):
+            tg.send_photo(
+                chat_id,
+                photo,
+                caption=texts.receipt_for_operators(receipt),
+                markup=keyboards.review(receipt),
+            )
+
+
+def after_receipt_decision(receipt: Receipt) -> ProvisionResult | None:
+    """Call after receipt_approve / receipt_reject (bot, admin or API): notify and deliver.
+
+    Approved purchase → the order is paid → provisioned → the service is delivered (or
+    the customer is told it is being set up). Approved top-up → the new balance.
+    Rejected → the reason, and that a new photo for the same order is welcome.
+    Safe to call more than once for the same decision.
+    """
+    receipt = Receipt.objects.select_related("order", "user").get(pk=receipt.pk)
+    order, user = receipt.order, receipt.user
+    if receipt.status == Receipt.Status.PENDING:
+        return None
+    if receipt.status == Receipt.Status.REJECTED:
+        if _reachable(user) and claim(f"receipt:{receipt.pk}:rejected", order=order):
+            with translation.override(user.language):
+                tg.send_message(
+                    user.telegram_id, texts.receipt_rejected(order, receipt.reject_reason)
+                )
+        return None
+
+    credited = WalletTransaction.objects.filter(receipt=receipt).exists()
+    if _reachable(user) and claim(f"receipt:{receipt.pk}:approved", order=order):
+        user.refresh_from_db(fields=["balance"])
+        with translation.override(user.language):
+            if order.kind == Order.Kind.TOPUP:
+                text = texts.topup_approved(receipt.amount, user.balance)
+            elif credited:
+                text = texts.receipt_approved_to_wallet(order, receipt.amount, user.balance)
+            else:
+                text = texts.receipt_approved(order)
+            tg.send_message(user.telegram_id, text, keyboards.back_to_menu())
+    if order.kind == Order.Kind.NEW and not credited:
+        return provision_and_notify(order.pk)
+    return None

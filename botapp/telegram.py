@@ -1,0 +1,232 @@
+"""The bot object, and the one wrapper every outgoing Bot API call goes through.
+
+The wrapper is where Telegram's answers become decisions (see healthchecks'
+telegram transport): 429 waits ``retry_after`` and sends again; 403 means the customer
+blocked the bot, which is recorded and is not an error; "message is not modified" is
+harmless; anything else is logged and the caller carries on — a failed notification
+must never undo a payment or crash a handler.
+"""
+
+import logging
+import threading
+import time
+
+import requests
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from telebot import TeleBot, apihelper, types
+
+log = logging.getLogger(__name__)
+
+MAX_RETRIES_429 = 3
+MAX_WAIT_429 = 120  # seconds; Telegram's flood waits are usually a few seconds
+
+_bots: dict[str, TeleBot] = {}
+_bots_lock = threading.Lock()
+
+
+def configure_api() -> None:
+    """Point telebot at settings.TELEGRAM_API_URL (any server with Telegram's URL scheme)."""
+    base = settings.TELEGRAM_API_URL.rstrip("/")
+    apihelper.API_URL = base + "/bot{0}/{1}"
+    apihelper.FILE_URL = base + "/file/bot{0}/{1}"
+
+
+def get_bot() -> TeleBot:
+    """This process's bot, with the handlers registered.
+
+    threaded=False: each update is handled in the calling thread (the webhook
+    request, or the polling loop), so no update is ever handled by a background
+    thread of one process while another process handles the next.
+    """
+    token = settings.TELEGRAM_BOT_TOKEN
+    if not token:
+        raise ImproperlyConfigured("TELEGRAM_BOT_TOKEN is not set")
+    configure_api()
+    with _bots_lock:
+        bot = _bots.get(token)
+        if bot is None:
+            from botapp.handlers import register
+
+            bot = TeleBot(token, threaded=False, skip_pending=False)
+            register(bot)
+            _bots[token] = bot
+        return bot
+
+
+def _bot() -> TeleBot | None:
+    try:
+        return get_bot()
+    except ImproperlyConfigured:
+        # Provisioning from cron on a machine without a bot still delivers the account;
+        # the customer finds it under "My services".
+        log.warning("TELEGRAM_BOT_TOKEN is not set: nothing is sent to Telegram")
+        return None
+
+
+def _retry_after(exc: apihelper.ApiTelegramException) -> float:
+    parameters = (exc.result_json or {}).get("parameters") or {}
+    try:
+        return min(max(float(parameters.get("retry_after", 1)), 0.0), MAX_WAIT_429)
+    except (TypeError, ValueError):
+        return 1.0
+
+
+def _mark_blocked(chat_id) -> None:
+    from accounts.models import User
+
+    if chat_id is not None:
+        User.objects.filter(telegram_id=chat_id, has_blocked_bot=False).update(has_blocked_bot=True)
+
+
+def call(what: str, fn, *args, to=None, **kwargs):
+    """Run one Bot API call; returns its result, or None when it could not be done."""
+    for attempt in range(MAX_RETRIES_429 + 1):
+        try:
+            return fn(*args, **kwargs)
+        except apihelper.ApiTelegramException as exc:
+            if exc.error_code == 429 and attempt < MAX_RETRIES_429:
+                wait = _retry_after(exc)
+                log.info("Telegram asked to slow down: waiting %ss before %s", wait, what)
+                time.sleep(wait)
+                continue
+            if exc.error_code == 403:
+                log.info("chat %s blocked the bot (%s)", to, what)
+                _mark_blocked(to)
+                return None
+            if "message is not modified" in (exc.description or ""):
+                return None
+            log.warning("Telegram refused %s to chat %s: %s", what, to, exc.description)
+            return None
+        except (apihelper.ApiException, requests.RequestException) as exc:
+            log.warning("Telegram unreachable for %s to chat %s: %s", what, to, exc)
+            return None
+    return None
+
+
+_NO_PREVIEW = types.LinkPreviewOptions(is_disabled=True)
+
+
+def send_message(chat_id: int, text: str, markup=None) -> types.Message | None:
+    bot = _bot()
+    if bot is None:
+        return None
+    return call(
+        "sendMessage",
+        bot.send_message,
+        chat_id,
+        text,
+        parse_mode="HTML",
+        reply_markup=markup,
+        link_preview_options=_NO_PREVIEW,
+        to=chat_id,
+    )
+
+
+def send_photo(chat_id: int, photo, caption: str | None = None, markup=None):
+    """``photo`` is PNG/JPEG bytes or a Telegram file_id."""
+    bot = _bot()
+    if bot is None:
+        return None
+    return call(
+        "sendPhoto",
+        bot.send_photo,
+        chat_id,
+        photo,
+        caption=caption,
+        parse_mode="HTML" if caption else None,
+        reply_markup=markup,
+        to=chat_id,
+    )
+
+
+def edit_message(chat_id: int, message_id: int, text: str, markup=None) -> bool:
+    """Replace the text of the bot's message; False if that could not be done."""
+    bot = _bot()
+    if bot is None:
+        return False
+    for attempt in range(MAX_RETRIES_429 + 1):
+        try:
+            bot.edit_message_text(
+                text,
+                chat_id=chat_id,
+                message_id=message_id,
+                parse_mode="HTML",
+                reply_markup=markup,
+                link_preview_options=_NO_PREVIEW,
+            )
+            return True
+        except apihelper.ApiTelegramException as exc:
+            if exc.error_code == 429 and attempt < MAX_RETRIES_429:
+                time.sleep(_retry_after(exc))
+                continue
+            if "message is not modified" in (exc.description or ""):
+                return True
+            if exc.error_code == 403:
+                _mark_blocked(chat_id)
+            # Too old to edit, a photo, deleted: the caller sends a new message instead.
+            return False
+        except (apihelper.ApiException, requests.RequestException) as exc:
+            log.warning("Telegram unreachable for editMessageText to chat %s: %s", chat_id, exc)
+            return False
+    return False
+
+
+def edit_caption(chat_id: int, message_id: int, caption: str, markup=None):
+    bot = _bot()
+    if bot is None:
+        return None
+    return call(
+        "editMessageCaption",
+        bot.edit_message_caption,
+        caption,
+        chat_id=chat_id,
+        message_id=message_id,
+        parse_mode="HTML",
+        reply_markup=markup,
+        to=chat_id,
+    )
+
+
+def edit_markup(chat_id: int, message_id: int, markup):
+    bot = _bot()
+    if bot is None:
+        return None
+    return call(
+        "editMessageReplyMarkup",
+        bot.edit_message_reply_markup,
+        chat_id=chat_id,
+        message_id=message_id,
+        reply_markup=markup,
+        to=chat_id,
+    )
+
+
+def answer_callback(query_id: str, text: str | None = None, alert: bool = False):
+    # Telegram caps the answer at 200 characters.
+    bot = _bot()
+    if bot is None:
+        return None
+    return call(
+        "answerCallbackQuery",
+        bot.answer_callback_query,
+        query_id,
+        text=(text or None) and text[:200],
+        show_alert=alert,
+    )
+
+
+def download(file_id: str, *, max_bytes: int) -> bytes | None:
+    """The bytes of a file a user sent, or None if it is too big or unreachable."""
+    bot = _bot()
+    if bot is None:
+        return None
+    info = call("getFile", bot.get_file, file_id)
+    if info is None or not info.file_path:
+        return None
+    if info.file_size and info.file_size > max_bytes:
+        return None
+    data = call("downloadFile", bot.download_file, info.file_path)
+    if data is None or len(data) > max_bytes:
+        return None
+    return data

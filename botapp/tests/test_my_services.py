@@ -1,0 +1,81 @@
+"""My services: the customer's accounts, live usage from the panel, the config again."""
+
+import pytest
+
+from billing import services as billing
+from billing.models import WalletTransaction
+from botapp.tests.conftest import JOHN, SARA, decode_qr
+from panels.models import ClientAccount
+
+pytestmark = pytest.mark.django_db
+
+GB = 1024**3
+
+
+def _buy(bot, chat_id, django_user_model):
+    bot.send(chat_id, "/start")
+    user = django_user_model.objects.get(telegram_id=chat_id)
+    billing.wallet_credit(
+        user_id=user.pk, amount=150_000, kind=WalletTransaction.Kind.TOPUP, idempotency_key="f"
+    )
+    bot.press_data(chat_id, "b")
+    bot.press(chat_id, "1 Month")
+    bot.press(chat_id, "Germany")
+    bot.press(chat_id, "VLESS Reality")
+    bot.press(chat_id, "👛")
+    return ClientAccount.objects.get(user=user)
+
+
+def test_account_page_shows_live_usage_from_the_panel(
+    bot, tg, django_user_model, plan, inbound, xui
+):
+    account = _buy(bot, JOHN, django_user_model)
+    xui.set_traffic(account.email, up=1 * GB, down=2 * GB)
+    bot.send(JOHN, "/start")
+    bot.press(JOHN, "My services")
+    labels = [label for label, _ in bot.keyboard(JOHN)]
+    assert any("Germany" in label and "VLESS Reality" in label for label in labels)
+    bot.press(JOHN, "VLESS Reality")
+    page = bot.screen(JOHN)
+    assert "Used: 3 GB of 50 GB" in page
+    assert "Days left: 29" in page or "Days left: 30" in page
+    assert "Enabled: yes" in page
+    assert "not answering" not in page
+
+
+def test_account_page_shows_last_synced_figures_when_the_panel_is_down(
+    bot, tg, django_user_model, plan, inbound, xui
+):
+    account = _buy(bot, SARA, django_user_model)
+    ClientAccount.objects.filter(pk=account.pk).update(used_bytes=5 * GB)
+    xui.stop()
+    bot.press_data(SARA, f"a:{account.pk}")
+    page = bot.screen(SARA)
+    assert "مصرف: ۵ گیگابایت از ۵۰ گیگابایت" in page
+    assert "سرور در حال حاضر پاسخ نمی‌دهد" in page
+
+
+def test_send_config_again(bot, tg, django_user_model, plan, inbound, xui):
+    account = _buy(bot, JOHN, django_user_model)
+    bot.press_data(JOHN, f"ar:{account.pk}")
+    photos = tg.photos_to(JOHN)
+    assert len(photos) == 2
+    assert decode_qr(photos[-1]["photo"]) == account.config_url
+    assert account.config_url in photos[-1]["plain_text"]
+
+
+def test_someone_elses_account_is_refused(bot, tg, django_user_model, plan, inbound, xui):
+    account = _buy(bot, JOHN, django_user_model)
+    bot.send(SARA, "/start")
+    tg.clear()
+    bot.press_data(SARA, f"ar:{account.pk}")
+    bot.press_data(SARA, f"a:{account.pk}")
+    assert not tg.photos_to(SARA)
+    assert [a["text"] for a in tg.callback_answers] == ["این مورد متعلق به شما نیست."] * 2
+    assert account.config_url not in str(tg.sent)
+
+
+def test_no_services_yet(bot, tg):
+    bot.send(JOHN, "/start")
+    bot.press(JOHN, "My services")
+    assert "You have no services yet" in bot.screen(JOHN)

@@ -1,0 +1,122 @@
+"""Paid but not yet delivered: kept, told, retried by `retry_provisioning`, or refunded."""
+
+import threading
+
+import pytest
+from django.core.management import call_command
+from django.db import connections
+
+from billing import services as billing
+from billing.models import Order, WalletTransaction
+from botapp.models import Notice
+from botapp.tests.conftest import JOHN, SARA, decode_qr
+from panels.models import ClientAccount
+
+pytestmark = pytest.mark.django_db
+
+
+def _pay(bot, chat_id, django_user_model):
+    bot.send(chat_id, "/start")
+    user = django_user_model.objects.get(telegram_id=chat_id)
+    billing.wallet_credit(
+        user_id=user.pk, amount=150_000, kind=WalletTransaction.Kind.TOPUP, idempotency_key="f"
+    )
+    bot.press_data(chat_id, "b")
+    bot.press(chat_id, "1 Month")
+    bot.press(chat_id, "Germany")
+    bot.press(chat_id, "VLESS Reality")
+    order = Order.objects.get(user=user)
+    bot.press_data(chat_id, f"pw:{order.pk}")
+    order.refresh_from_db()
+    return order
+
+
+def test_panel_down_at_payment_then_retry_delivers_exactly_once(
+    bot, tg, django_user_model, plan, inbound, xui
+):
+    xui.stop()
+    order = _pay(bot, SARA, django_user_model)
+    assert order.status == "paid"  # kept: the money arrived
+    assert not ClientAccount.objects.exists()
+    assert "در حال آماده‌سازی" in tg.texts_to(SARA)[-1]
+    assert not tg.photos_to(SARA)
+
+    call_command("retry_provisioning")  # still down: nothing changes, no second notice
+    order.refresh_from_db()
+    assert order.status == "paid"
+    assert sum("در حال آماده‌سازی است" in t for t in tg.texts_to(SARA)) == 1
+
+    xui.start()
+    call_command("retry_provisioning")
+    call_command("retry_provisioning")
+    order.refresh_from_db()
+    assert order.status == "fulfilled"
+    account = ClientAccount.objects.get(order=order)
+    assert len(xui.all_clients()) == 1
+    photos = tg.photos_to(SARA)
+    assert len(photos) == 1
+    assert decode_qr(photos[0]["photo"]) == account.config_url
+    sara = django_user_model.objects.get(telegram_id=SARA)
+    assert sara.balance == 0
+
+
+def test_answer_lost_after_the_add_never_makes_a_second_client(
+    bot, tg, django_user_model, plan, inbound, xui
+):
+    xui.faults.drop_after_add = True
+    order = _pay(bot, JOHN, django_user_model)
+    assert order.status == "paid"
+    assert len(xui.all_clients()) == 1  # the panel did add it; we never heard back
+    xui.clear_faults()
+    call_command("retry_provisioning")
+    order.refresh_from_db()
+    assert order.status == "fulfilled"
+    assert len(xui.all_clients()) == 1
+    assert ClientAccount.objects.count() == 1
+    assert len(tg.photos_to(JOHN)) == 1
+
+
+def test_refund_after_the_attempt_limit_tells_the_new_balance(
+    bot, tg, django_user_model, plan, inbound, xui, settings
+):
+    settings.PROVISION_MAX_ATTEMPTS = 2
+    xui.stop()
+    order = _pay(bot, JOHN, django_user_model)
+    assert order.status == "paid"
+    call_command("retry_provisioning")
+    order.refresh_from_db()
+    assert order.status == "refunded"
+    john = django_user_model.objects.get(telegram_id=JOHN)
+    assert john.balance == 150_000
+    assert WalletTransaction.objects.filter(order=order, kind="refund").count() == 1
+    assert "returned to your wallet. Your balance is now 150,000 Toman" in tg.texts_to(JOHN)[-1]
+    call_command("retry_provisioning")
+    assert WalletTransaction.objects.filter(order=order, kind="refund").count() == 1
+    assert sum("returned to your wallet" in t for t in tg.texts_to(JOHN)) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_retry_jobs_at_once_deliver_once(bot, tg, django_user_model, plan, inbound, xui):
+    xui.stop()
+    order = _pay(bot, JOHN, django_user_model)
+    xui.start()
+    xui.faults.latency = 0.2  # keep both jobs inside the panel call at the same time
+    barrier = threading.Barrier(2)
+
+    def job():
+        try:
+            barrier.wait()
+            call_command("retry_provisioning")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=job) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    order.refresh_from_db()
+    assert order.status == "fulfilled"
+    assert len(xui.all_clients()) == 1
+    assert len(tg.photos_to(JOHN)) == 1
+    assert Notice.objects.filter(key=f"order:{order.pk}:delivered").count() == 1

@@ -1,0 +1,27 @@
+"""One way in for every update, whether it came by webhook or by polling."""
+
+import logging
+
+from telebot import types
+
+from botapp.telegram import get_bot
+
+log = logging.getLogger(__name__)
+
+
+def process_update(data: dict) -> None:
+    try:
+        update = types.Update.de_json(data)
+        get_bot().process_new_updates([update])
+    except Exception:
+        # The handlers catch their own errors; this is a malformed update or a bug
+        # in routing. Log it, never let it reach Telegram as a 500 (it would retry).
+        log.exception("update %s could not be processed", data.get("update_id"))
+
+
+def process_updates(updates: list) -> None:
+    for update in updates:
+        try:
+            get_bot().process_new_updates([update])
+        except Exception:
+            log.exception("update %s could not be processed", update.update_id)
