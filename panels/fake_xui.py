@@ -36,6 +36,9 @@ Faults (all take effect on the next request; ``panel.clear_faults()`` undoes the
   for the next ``count`` requests (``count=None``: until cleared).
 * ``panel.faults.hang = 2.0`` — sleep before answering (beats a short read timeout).
 * ``panel.faults.drop_after_add = True`` — perform the add, then hang up unanswered.
+* ``panel.faults.drop_after_update = True`` — perform a client update, then hang up.
+* ``panel.faults.down_after_update = True`` — as above, then answer 502 to everything
+  (the panel went down right after a write: the caller cannot look it up).
 * ``panel.faults.html = True`` — answer the HTML login page instead of JSON.
 * ``panel.faults.truncated_json = True`` — cut every JSON answer in half.
 * ``panel.faults.latency = 0.05`` — per-request delay (also the ``latency`` argument).
@@ -243,6 +246,8 @@ class Faults:
     fail_count: int | None = None  # None: every request while fail_status is set
     hang: float = 0.0
     drop_after_add: bool = False
+    drop_after_update: bool = False
+    down_after_update: bool = False
     html: bool = False
     truncated_json: bool = False
     latency: float = 0.0
@@ -255,6 +260,7 @@ class _Response:
     content_type: str = ""
     headers: list[tuple[str, str]] = field(default_factory=list)
     added: bool = False  # a client was stored: where drop_after_add hangs up
+    updated: bool = False  # a client was replaced: where drop_after_update hangs up
 
 
 _DROP = _Response(0)  # hang up without answering
@@ -655,7 +661,10 @@ class FakeXuiPanel:
         except Exception:  # a bug in the fake: keep it visible to the test
             self.errors.append(traceback.format_exc())
             return _Response(500)
-        if resp.added and faults.drop_after_add:
+        if resp.updated and faults.down_after_update:
+            self.fail_next(502, count=None)
+            return _DROP
+        if (resp.added and faults.drop_after_add) or (resp.updated and faults.drop_after_update):
             return _DROP
         return resp
 
@@ -832,6 +841,11 @@ class FakeXuiPanel:
         if self.profile.msg_style == "paren":
             return self._msg(False, f"{text} ({err})")
         return self._msg(False, f"{text} Failed: {err}")
+
+    def _updated(self) -> _Response:
+        resp = self._ok(None, "Inbound client has been updated.")
+        resp.updated = True
+        return resp
 
     def _added(self, msg: str) -> _Response:
         resp = self._ok(None, msg)
@@ -1058,7 +1072,7 @@ class FakeXuiPanel:
         if bad is not None:
             return bad
         bad = self._replace_client(inbound, index, clients[0])
-        return bad or self._ok(None, "Inbound client has been updated.")
+        return bad or self._updated()
 
     def _api_del_client(self, inbound_id: str, client_id: str, *, body, query) -> _Response:
         inbound = self._inbounds.get(int(inbound_id))
@@ -1229,7 +1243,7 @@ class FakeXuiPanel:
             bad = self._replace_client(inbound, index, per_inbound)
             if bad is not None:
                 return bad
-        return self._ok(None, "Inbound client has been updated.")
+        return self._updated()
 
     def _c_del(self, email: str, *, body, query) -> _Response:
         attached = self._attached(email)
