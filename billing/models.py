@@ -39,6 +39,44 @@ class Plan(models.Model):
         return self.traffic_gb * GB
 
 
+class AddOn(models.Model):
+    """Extra traffic or extra days for an existing account, sold on their own."""
+
+    class Kind(models.TextChoices):
+        TRAFFIC = "traffic", _("extra traffic (GB)")
+        DAYS = "days", _("extra days")
+
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    amount = models.PositiveIntegerField(
+        _("amount"), help_text=_("Gigabytes for extra traffic, days for extra days.")
+    )
+    price = models.PositiveBigIntegerField(_("price (Toman)"))
+    is_active = models.BooleanField(_("active"), default=True)
+    sort_order = models.PositiveIntegerField(_("sort order"), default=0)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("add-on")
+        verbose_name_plural = _("add-ons")
+        ordering = ["sort_order", "price"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="billing_addon_amount_positive"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def traffic_bytes(self):
+        return self.amount * GB if self.kind == self.Kind.TRAFFIC else 0
+
+    @property
+    def days(self):
+        return self.amount if self.kind == self.Kind.DAYS else 0
+
+
 class IllegalTransition(Exception):
     """An order was asked to move to a status its current status cannot reach."""
 
@@ -47,6 +85,7 @@ class Order(models.Model):
     class Kind(models.TextChoices):
         NEW = "new", _("new account")
         RENEW = "renew", _("renewal")
+        ADDON = "addon", _("add-on")
         TOPUP = "topup", _("wallet top-up")
 
     class PaymentMethod(models.TextChoices):
@@ -114,6 +153,15 @@ class Order(models.Model):
         blank=True,
         related_name="renewal_orders",
         verbose_name=_("renews account"),
+        help_text=_("For a renewal or an add-on: the account it applies to."),
+    )
+    addon = models.ForeignKey(
+        AddOn,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="orders",
+        verbose_name=_("add-on"),
     )
     amount = models.PositiveBigIntegerField(_("amount (Toman)"))
     payment_method = models.CharField(
@@ -127,6 +175,18 @@ class Order(models.Model):
     client_uuid = models.CharField(_("reserved client id"), max_length=128, blank=True)
     client_email = models.CharField(_("reserved email"), max_length=128, blank=True)
     client_sub_id = models.CharField(_("reserved sub id"), max_length=64, blank=True)
+    # A renewal or add-on records the client's new limits before the panel is called;
+    # a retry after a lost answer applies these same absolute values (never "plus 30
+    # days" again), so the panel is changed exactly once whatever happens.
+    target_expiry_ms = models.BigIntegerField(_("target expiry (panel ms)"), null=True, blank=True)
+    target_total_bytes = models.BigIntegerField(_("target traffic limit"), null=True, blank=True)
+    base_used_bytes = models.BigIntegerField(
+        _("usage when the target was set"),
+        null=True,
+        blank=True,
+        help_text=_("Usage only grows, so a lower figure later means it was already reset."),
+    )
+    target_reset_usage = models.BooleanField(_("reset usage"), default=False)
     attempts = models.PositiveIntegerField(_("provisioning attempts"), default=0)
     # A short lease instead of a row lock held across the panel call: whoever sets it
     # (compare-and-set) provisions the order; a crashed worker's lease simply runs out.

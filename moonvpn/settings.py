@@ -211,6 +211,36 @@ SYNC_MAX_WORKERS = env.int("SYNC_MAX_WORKERS", default=32)
 PROVISION_MAX_ATTEMPTS = env.int("PROVISION_MAX_ATTEMPTS", default=10)
 PROVISION_REFUND_AFTER_MINUTES = env.int("PROVISION_REFUND_AFTER_MINUTES", default=24 * 60)
 
+
+# Account lifecycle (panels.lifecycle): renewals, reminders and clean-up.
+def _int_list(name, default):
+    try:
+        values = sorted({int(x) for x in env.list(name, default=default) if str(x).strip()})
+    except ValueError:
+        _fail(f"{name} must be comma-separated whole numbers")
+    if any(value <= 0 for value in values):
+        _fail(f"{name} must hold positive numbers only")
+    return values
+
+
+# A renewal keeps the unused traffic (on) or drops it (off); with RENEW_RESET_USAGE the
+# panel's usage counters are zeroed too, so the new limit counts from 0 (the arithmetic
+# is in panels/lifecycle.py).
+RENEW_CARRY_OVER_TRAFFIC = _bool("RENEW_CARRY_OVER_TRAFFIC", default=True)
+RENEW_RESET_USAGE = _bool("RENEW_RESET_USAGE", default=False)
+# send_reminders: days before expiry, and percentages of traffic used.
+REMINDER_DAYS = _int_list("REMINDER_DAYS", ["3", "1"])
+REMINDER_USAGE_PERCENT = _int_list("REMINDER_USAGE_PERCENT", ["80", "95"])
+if any(value > 100 for value in REMINDER_USAGE_PERCENT):
+    _fail("REMINDER_USAGE_PERCENT must be percentages between 1 and 100")
+# cleanup_accounts: days an expired account is kept on its panel before it is deleted.
+try:
+    CLEANUP_GRACE_DAYS = env.int("CLEANUP_GRACE_DAYS", default=7)
+except ValueError:
+    _fail("CLEANUP_GRACE_DAYS must be a whole number of days")
+if CLEANUP_GRACE_DAYS < 1:
+    _fail("CLEANUP_GRACE_DAYS must be at least 1 (the customer is warned a day before)")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",

@@ -216,3 +216,100 @@ class ClientAccount(models.Model):
         # unique constraint enforce the same rule on every database.
         self.email = (self.email or "").lower()
         super().save(*args, **kwargs)
+
+
+class AccountEvent(models.Model):
+    """What happened to an account and who did it: the audit trail of its lifecycle."""
+
+    class Action(models.TextChoices):
+        RENEW = "renew", _("renewed")
+        ADDON = "addon", _("add-on applied")
+        EXTEND = "extend", _("extended by an operator")
+        DISABLE = "disable", _("disabled")
+        ENABLE = "enable", _("enabled")
+        DELETE = "delete", _("deleted")
+        REGENERATE = "regenerate", _("link regenerated")
+        RESEND = "resend", _("config sent again")
+        CLEANUP = "cleanup", _("deleted by clean-up")
+
+    account = models.ForeignKey(
+        ClientAccount, on_delete=models.CASCADE, related_name="events", verbose_name=_("account")
+    )
+    action = models.CharField(_("action"), max_length=16, choices=Action.choices)
+    actor = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+        help_text=_("Empty when the system did it (a paid order, a scheduled job)."),
+    )
+    order = models.ForeignKey(
+        "billing.Order",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("order"),
+    )
+    note = models.TextField(_("note"), blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("account event")
+        verbose_name_plural = _("account events")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.get_action_display()} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class AccountReminder(models.Model):
+    """A message about an account that must reach its customer at most once.
+
+    The row is inserted *before* the message is sent; the unique constraint lets only
+    one of two overlapping runs insert it, and only that run sends. ``period`` names
+    the account's current term: the expiry timestamp for expiry and clean-up notices,
+    the traffic limit for usage notices, so a renewal or more traffic starts a new one.
+    """
+
+    class Kind(models.TextChoices):
+        EXPIRY = "expiry", _("expires soon")
+        USAGE = "usage", _("traffic almost used")
+        CLEANUP = "cleanup", _("will be deleted")
+
+    class Outcome(models.TextChoices):
+        CLAIMED = "claimed", _("being sent")
+        SENT = "sent", _("sent")
+        BLOCKED = "blocked", _("customer blocked the bot")
+        FAILED = "failed", _("could not be sent")
+
+    account = models.ForeignKey(
+        ClientAccount,
+        on_delete=models.CASCADE,
+        related_name="reminders",
+        verbose_name=_("account"),
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    threshold = models.PositiveIntegerField(_("threshold"), help_text=_("Days, or percent used."))
+    period = models.BigIntegerField(_("period"))
+    outcome = models.CharField(
+        _("outcome"), max_length=8, choices=Outcome.choices, default=Outcome.CLAIMED
+    )
+    created_at = models.DateTimeField(_("claimed"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("account reminder")
+        verbose_name_plural = _("account reminders")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "kind", "threshold", "period"],
+                name="panels_reminder_once_per_period",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.account_id} {self.kind} {self.threshold} ({self.get_outcome_display()})"

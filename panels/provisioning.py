@@ -160,16 +160,30 @@ def _create_on_panel(order: Order, client: dict) -> dict:
 
 
 def order_provision(*, order_id: int) -> ProvisionResult:
-    """Create the paid order's account on its panel; safe to call any number of times."""
-    order = Order.objects.select_related("user", "plan", "panel", "inbound").get(pk=order_id)
+    """Create the paid order's account on its panel; safe to call any number of times.
+
+    A renewal or add-on order is applied to its account instead (panels.lifecycle).
+    """
+    order = Order.objects.select_related("user", "plan", "panel", "inbound", "addon").get(
+        pk=order_id
+    )
+    renewal = order.kind in (Order.Kind.RENEW, Order.Kind.ADDON)
     if order.status == Order.Status.FULFILLED:
-        account = ClientAccount.objects.filter(order=order).first()
+        if renewal:
+            account = ClientAccount.objects.filter(pk=order.renews_id).first()
+        else:
+            account = ClientAccount.objects.filter(order=order).first()
         return ProvisionResult(Outcome.DELIVERED, order, account)
-    if order.status != Order.Status.PAID or order.kind != Order.Kind.NEW:
+    if order.status != Order.Status.PAID or order.kind == Order.Kind.TOPUP:
         return ProvisionResult(Outcome.NOT_PAID, order)
     if not _claim(order.pk):
         return ProvisionResult(Outcome.BUSY, order)
     order.refresh_from_db(fields=["attempts", "provisioning_until", "status"])
+    if renewal:
+        # A renewal or add-on changes an existing client instead of creating one.
+        from panels.lifecycle import order_apply
+
+        return order_apply(order)
     order_reserve_client(order)
     expires_at = timezone.now() + timedelta(days=order.plan.duration_days)
     try:
@@ -235,7 +249,8 @@ def orders_to_retry(limit: int = 100) -> list[int]:
     with transaction.atomic():
         ids = list(
             Order.objects.select_for_update(skip_locked=True)
-            .filter(status=Order.Status.PAID, kind=Order.Kind.NEW)
+            .filter(status=Order.Status.PAID)
+            .exclude(kind=Order.Kind.TOPUP)
             .filter(Q(provisioning_until__isnull=True) | Q(provisioning_until__lt=now))
             .order_by("paid_at")
             .values_list("pk", flat=True)[:limit]
