@@ -4,6 +4,7 @@ Orders, receipts and the ledger are history: shown read-only, changed only by th
 actions here, which call billing.services (the one place that changes money).
 """
 
+import logging
 import mimetypes
 
 from django import forms
@@ -29,6 +30,10 @@ from billing.services import (
     receipt_approve,
     receipt_reject,
 )
+from botapp.notify import after_receipt_decision
+from panels.provisioning import Outcome, ProvisionResult
+
+log = logging.getLogger(__name__)
 
 STATUS_COLORS = {
     Receipt.Status.PENDING: "#ef6c00",
@@ -386,24 +391,52 @@ class DuplicateImageFilter(admin.SimpleListFilter):
         return queryset
 
 
-def approval_outcome(receipt: Receipt) -> str:
+def follow_up(receipt: Receipt) -> tuple[ProvisionResult | None, bool]:
+    """Tell the customer and deliver the order once a review decision is committed.
+
+    Returns the provisioning result (None when nothing was provisioned) and whether
+    the follow-up failed. A failure here (Telegram, a panel) must not read as a failed
+    review: the decision stands, and the retry job delivers a paid order later.
+    """
+    try:
+        return after_receipt_decision(receipt), False
+    except Exception:
+        log.exception("follow-up of the decision on receipt %s failed", receipt.pk)
+        return None, True
+
+
+def approval_outcome(receipt: Receipt, result: ProvisionResult | None = None) -> str:
     """What approving this receipt did, in words for the operator."""
     order = Order.objects.select_related("user").get(pk=receipt.order_id)
     credit = receipt.wallet_transactions.order_by("id").first()
-    if credit is None:
-        return _("Receipt #%(id)s approved: order #%(order)s is now %(status)s.") % {
-            "id": receipt.pk,
-            "order": order.pk,
-            "status": order.get_status_display(),
-        }
     values = {
         "id": receipt.pk,
         "order": order.pk,
         "status": order.get_status_display(),
-        "amount": toman(credit.amount),
         "user": order.user,
-        "balance": toman(credit.balance_after),
+        "amount": toman(credit.amount if credit else order.amount),
+        "balance": toman(credit.balance_after if credit else order.user.balance),
     }
+    if credit is None:
+        outcome = result.outcome if result is not None else None
+        if outcome == Outcome.DELIVERED and result.account is not None:
+            return _(
+                "Receipt #%(id)s approved: order #%(order)s delivered as %(email)s on %(panel)s."
+            ) % {**values, "email": result.account.email, "panel": result.account.panel.name}
+        if outcome == Outcome.PENDING:
+            return _(
+                "Receipt #%(id)s approved: order #%(order)s is paid, but its panel failed "
+                "(%(error)s); delivery will be retried."
+            ) % {**values, "error": result.error}
+        if outcome == Outcome.REFUNDED:
+            return (
+                _(
+                    "Receipt #%(id)s approved, but order #%(order)s could not be delivered: "
+                    "%(amount)s went back to %(user)s's wallet (balance %(balance)s)."
+                )
+                % values
+            )
+        return _("Receipt #%(id)s approved: order #%(order)s is now %(status)s.") % values
     if order.kind == Order.Kind.TOPUP:
         return (
             _(
@@ -595,7 +628,21 @@ class ReceiptAdmin(admin.ModelAdmin):
             )
         else:
             self.log_change(request, receipt, "Approved the receipt.")
-            self.message_user(request, approval_outcome(receipt), messages.SUCCESS)
+            result, failed = follow_up(receipt)
+            self._report_follow_up_failure(request, receipt, failed)
+            self.message_user(request, approval_outcome(receipt, result), messages.SUCCESS)
+
+    def _report_follow_up_failure(self, request, receipt, failed: bool) -> None:
+        if failed:
+            self.message_user(
+                request,
+                _(
+                    "Receipt #%(id)s: telling the customer or delivering the order failed "
+                    "(see the log); the decision stands."
+                )
+                % {"id": receipt.pk},
+                messages.WARNING,
+            )
 
     def _reject(self, request, receipt_id, reason: str) -> None:
         try:
@@ -617,6 +664,8 @@ class ReceiptAdmin(admin.ModelAdmin):
             )
         else:
             self.log_change(request, receipt, f"Rejected the receipt: {receipt.reject_reason}")
+            _result, failed = follow_up(receipt)
+            self._report_follow_up_failure(request, receipt, failed)
             self.message_user(
                 request,
                 _("Receipt #%(id)s rejected; the customer will read: %(reason)s")

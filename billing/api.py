@@ -12,6 +12,7 @@ from rest_framework import exceptions, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from billing.admin import follow_up
 from billing.models import BankCard, IllegalTransition, Order, Plan, Receipt, WalletTransaction
 from billing.services import BillingError, order_refund, receipt_approve, receipt_reject
 from moonvpn.api import Conflict, StaffModelViewSet, StaffReadOnlyViewSet
@@ -221,15 +222,17 @@ class ReceiptViewSet(StaffReadOnlyViewSet):
         response_serializer_class=ReceiptSerializer,
     )
     def approve(self, request, pk=None):
-        """Approve a pending receipt: a top-up credits the wallet, a purchase gets paid.
+        """Approve a pending receipt: a top-up credits the wallet, a purchase is paid and
+        delivered (the customer is told in Telegram). The answer shows the order's status.
 
         A receipt already approved or rejected answers 409 and changes nothing.
         """
         receipt = self.get_object()
         try:
-            receipt_approve(receipt_id=receipt.pk, reviewer=request.user)
+            receipt = receipt_approve(receipt_id=receipt.pk, reviewer=request.user)
         except (BillingError, IllegalTransition) as exc:
             raise Conflict(str(exc)) from exc
+        follow_up(receipt)
         return self._answer(receipt.pk)
 
     @action(
@@ -244,11 +247,12 @@ class ReceiptViewSet(StaffReadOnlyViewSet):
         data = ReceiptRejectSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            receipt_reject(
+            receipt = receipt_reject(
                 receipt_id=receipt.pk, reviewer=request.user, reason=data.validated_data["reason"]
             )
         except BillingError as exc:
             raise Conflict(str(exc)) from exc
+        follow_up(receipt)
         return self._answer(receipt.pk)
 
     @action(detail=True, methods=["get"], binary_response="image/*")

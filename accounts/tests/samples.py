@@ -15,6 +15,7 @@ from rest_framework.authtoken.models import Token
 from billing.models import BankCard, Order, Plan, WalletTransaction
 from billing.services import order_create_topup, receipt_submit, wallet_credit
 from panels.models import ClientAccount, Inbound, Panel
+from panels.services import panel_sync
 
 PANEL_PASSWORD = "pa55-Secret-Never-Shown"
 PANEL_API_TOKEN = "tok-Secret-Never-Shown-42"
@@ -124,3 +125,24 @@ def make_world(staff, customer) -> SimpleNamespace:
         token=token,
         group=group,
     )
+
+
+def purchase_awaiting_receipt(customer, xui):
+    """A new-account order awaiting its receipt, on a panel synced from the fake 3x-ui."""
+    xui.add_inbound("vless", remark="vless-reality", security="reality")
+    panel = make_panel(base_url=xui.url, username=xui.username, password=xui.password)
+    assert panel_sync(panel=panel).ok
+    inbound = panel.inbounds.get()
+    Inbound.objects.filter(pk=inbound.pk).update(is_sellable=True)
+    plan = make_plan()
+    order = Order.objects.create(
+        user=customer,
+        kind=Order.Kind.NEW,
+        plan=plan,
+        panel=panel,
+        inbound=inbound,
+        amount=plan.price,
+        status=Order.Status.AWAITING_RECEIPT,
+    )
+    receipt = receipt_submit(order=order, image_name="r.png", image_bytes=png_bytes("green"))
+    return order, receipt

@@ -4,9 +4,12 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from accounts.tests.samples import make_topup_receipt, png_bytes
+from accounts.tests.samples import make_topup_receipt, png_bytes, purchase_awaiting_receipt
 from billing.models import Order, Receipt, WalletTransaction
 from billing.services import order_create_topup, receipt_reject, receipt_submit
+from panels.fake_xui import FakeXuiPanel
+from panels.models import ClientAccount
+from panels.services import panel_clients_reset
 
 pytestmark = pytest.mark.django_db
 
@@ -104,21 +107,55 @@ def test_approve_needs_a_post(admin_client, customer):
     assert receipt.status == Receipt.Status.PENDING
 
 
-def test_approving_a_purchase_receipt_pays_the_order(admin_client, customer):
-    order = Order.objects.create(
-        user=customer, kind=Order.Kind.NEW, amount=150_000, status=Order.Status.AWAITING_RECEIPT
-    )
-    receipt = receipt_submit(order=order, image_name="r.png", image_bytes=png_bytes("green"))
+@pytest.fixture
+def xui():
+    panel = FakeXuiPanel(profile="v2")
+    panel.start()
+    yield panel
+    panel.stop()
+    panel_clients_reset()
+
+
+def test_approving_a_purchase_receipt_delivers_the_account(admin_client, customer, xui):
+    order, receipt = purchase_awaiting_receipt(customer, xui)
+
+    response = run_action(admin_client, "approve_receipts", [receipt])
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.FULFILLED
+    assert order.payment_method == Order.PaymentMethod.RECEIPT
+    account = ClientAccount.objects.get(order=order)
+    assert xui.find_client(account.email) is not None
+    assert messages_of(response) == [
+        f"Receipt #{receipt.pk} approved: order #{order.pk} delivered as {account.email} "
+        f"on {order.panel.name}."
+    ]
+    assert wallet_state(customer) == (0, 0)
+
+    again = run_action(admin_client, "approve_receipts", [receipt])
+    assert messages_of(again) == [
+        f"Receipt #{receipt.pk} was already reviewed (approved); nothing changed."
+    ]
+    assert ClientAccount.objects.filter(user=customer).count() == 1
+    assert len(xui.all_clients()) == 1
+
+
+def test_approving_while_the_panel_is_down_keeps_the_order_paid(admin_client, customer, xui):
+    order, receipt = purchase_awaiting_receipt(customer, xui)
+    xui.stop()
 
     response = run_action(admin_client, "approve_receipts", [receipt])
 
     order.refresh_from_db()
     assert order.status == Order.Status.PAID
-    assert order.payment_method == Order.PaymentMethod.RECEIPT
-    assert messages_of(response) == [
-        f"Receipt #{receipt.pk} approved: order #{order.pk} is now paid, not yet delivered."
-    ]
-    assert wallet_state(customer) == (0, 0)
+    assert not ClientAccount.objects.filter(order=order).exists()
+    [message] = messages_of(response)
+    assert message.startswith(
+        f"Receipt #{receipt.pk} approved: order #{order.pk} is paid, but its panel failed ("
+    )
+    assert message.endswith("); delivery will be retried.")
+    receipt.refresh_from_db()
+    assert receipt.status == Receipt.Status.APPROVED
 
 
 def test_reject_page_asks_for_a_reason_and_stores_it(admin_client, customer):

@@ -4,9 +4,18 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from accounts.tests.samples import make_panel, make_plan, make_topup_receipt, png_bytes
+from accounts.tests.samples import (
+    make_panel,
+    make_plan,
+    make_topup_receipt,
+    png_bytes,
+    purchase_awaiting_receipt,
+)
 from billing.models import BankCard, Order, Plan, Receipt, WalletTransaction
 from billing.services import wallet_credit
+from panels.fake_xui import FakeXuiPanel
+from panels.models import ClientAccount
+from panels.services import panel_clients_reset
 
 pytestmark = pytest.mark.django_db
 
@@ -59,6 +68,32 @@ def test_approve_through_the_api_credits_once_then_409(staff_api, staff_user, cu
     assert again["Content-Type"] == "application/json"
     assert again.json()["message"] == "This receipt was already reviewed."
     assert wallet_state(customer) == (120_000, 1)
+
+
+@pytest.fixture
+def xui():
+    panel = FakeXuiPanel(profile="v2")
+    panel.start()
+    yield panel
+    panel.stop()
+    panel_clients_reset()
+
+
+def test_approving_a_purchase_through_the_api_delivers_it(staff_api, customer, xui):
+    order, receipt = purchase_awaiting_receipt(customer, xui)
+
+    response = staff_api.post(f"/api/v1/receipts/{receipt.pk}/approve/")
+
+    assert response.status_code == 200
+    assert (response.json()["status"], response.json()["order_status"]) == (
+        "approved",
+        "fulfilled",
+    )
+    account = ClientAccount.objects.get(order=order)
+    assert xui.find_client(account.email) is not None
+    assert staff_api.get(f"/api/v1/orders/{order.pk}/").json()["account"] == account.pk
+    assert staff_api.post(f"/api/v1/receipts/{receipt.pk}/approve/").status_code == 409
+    assert len(xui.all_clients()) == 1
 
 
 def test_reject_through_the_api_stores_the_reason(staff_api, customer):
