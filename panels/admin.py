@@ -3,10 +3,9 @@
 Panel secrets are write-only here: the form never renders a stored password or API
 token, and leaving the field empty keeps the stored value.
 
-To add panel actions ("sync now", "test connection") append to PanelAdmin.actions;
-to add pages (a live client list per inbound) extend InboundAdmin.get_urls the way
-ClientAccountAdmin does. Both change pages have an object-tools block in
-templates/admin/panels/<model>/change_form.html for buttons.
+"Sync now", "Test connection" and each inbound's live client list come from the
+mixins in panels/admin_views.py; the change pages' buttons live in
+templates/admin/panels/<model>/change_form.html.
 """
 
 import mimetypes
@@ -25,6 +24,8 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from billing.formatting import format_bytes
+from panels.admin_actions import AccountEventInline, ClientAccountActionsMixin
+from panels.admin_views import InboundLiveClientsMixin, PanelOperationsMixin
 from panels.models import ClientAccount, Inbound, Panel
 
 HEALTH_COLORS = {
@@ -140,7 +141,7 @@ class PanelAdminForm(forms.ModelForm):
 
 
 @admin.register(Panel)
-class PanelAdmin(admin.ModelAdmin):
+class PanelAdmin(PanelOperationsMixin, admin.ModelAdmin):
     form = PanelAdminForm
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = (
@@ -212,7 +213,6 @@ class PanelAdmin(admin.ModelAdmin):
             },
         ),
     )
-    actions: list = []
 
     def get_queryset(self, request):
         return (
@@ -297,7 +297,7 @@ class InboundAdminForm(forms.ModelForm):
 
 
 @admin.register(Inbound)
-class InboundAdmin(admin.ModelAdmin):
+class InboundAdmin(InboundLiveClientsMixin, admin.ModelAdmin):
     form = InboundAdminForm
     list_display = (
         "panel",
@@ -367,7 +367,6 @@ class InboundAdmin(admin.ModelAdmin):
             {"classes": ("collapse",), "fields": ("settings", "stream_settings")},
         ),
     )
-    actions: list = []
 
     def has_add_permission(self, request):
         # Inbounds are created on the panel and arrive here by syncing it.
@@ -410,7 +409,7 @@ class InboundAdmin(admin.ModelAdmin):
 
 
 @admin.register(ClientAccount)
-class ClientAccountAdmin(admin.ModelAdmin):
+class ClientAccountAdmin(ClientAccountActionsMixin, admin.ModelAdmin):
     """Accounts are made by provisioning and mirror the panel: shown, not edited here."""
 
     list_display = (
@@ -482,7 +481,7 @@ class ClientAccountAdmin(admin.ModelAdmin):
         ),
         (None, {"fields": ("created_at", "updated_at")}),
     )
-    actions: list = []
+    inlines = (AccountEventInline,)  # actions: ClientAccountActionsMixin
 
     def has_add_permission(self, request):
         # An account exists because provisioning created its client on a panel.

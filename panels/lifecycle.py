@@ -43,7 +43,10 @@ as the account row's new limits, is the commit point.
 
 from __future__ import annotations
 
+import base64
 import logging
+import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -56,9 +59,11 @@ from django.utils.translation import gettext as _
 from billing import services as billing
 from billing.models import GB, AddOn, Order
 from panels.models import AccountEvent, ClientAccount
+from panels.qr import save_qr
 from panels.services import _remember_generation, panel_client, panel_record_failure
 from panels.xui import (
     ClientNotFound,
+    LastClientError,
     PanelError,
     PanelUnavailable,
     XuiClient,
@@ -400,3 +405,202 @@ def _refund(order: Order, reason: str):
     billing.order_refund(order_id=order.pk, note=f"not applied: {reason}"[:500])
     order.refresh_from_db()
     return ProvisionResult(Outcome.REFUNDED, order, error=reason)
+
+
+# --- the operator's actions ----------------------------------------------------------------
+
+
+def account_extend(
+    *, account: ClientAccount, days: int = 0, traffic_gb: int = 0, note: str, actor
+) -> ClientAccount:
+    """Add days and/or traffic for free; the note is kept for audit."""
+    if days < 0 or traffic_gb < 0 or not (days or traffic_gb):
+        raise LifecycleError(_("Give a number of days or gigabytes to add."))
+    if not (note or "").strip():
+        raise LifecycleError(_("An extension needs a note saying why."))
+    _live(account)
+
+    def work(xui):
+        on_panel = _read(xui, account)
+        now = now_ms()
+        target = extension_target(on_panel.state, days=days, traffic_bytes=traffic_gb * GB, now=now)
+        used = on_panel.state.used
+        enable = enable_after(on_panel.state, target, used_after=used, now=now, force=False)
+        changes = {"expiryTime": target.expiry_ms, "totalGB": target.total, "enable": enable}
+        _replace(xui, account, on_panel, changes)
+        return on_panel, target, enable, used, now
+
+    on_panel, target, enable, used, now = _panel_call(account, work)
+    before = {"expires_at": str(account.expires_at), "total": account.traffic_limit_bytes}
+    with transaction.atomic():
+        ClientAccount.objects.filter(pk=account.pk).update(
+            **_limits_fields(target, enable=enable, used=used, now=now)
+        )
+        _event(
+            account,
+            AccountEvent.Action.EXTEND,
+            actor=actor,
+            note=note.strip(),
+            days=days,
+            traffic_gb=traffic_gb,
+            before=before,
+            after={"expires_at": str(ms_to_datetime(target.expiry_ms)), "total": target.total},
+        )
+    account.refresh_from_db()
+    return account
+
+
+def _set_enable(account: ClientAccount, enable: bool, *, actor, note: str) -> ClientAccount:
+    _live(account)
+
+    def work(xui):
+        on_panel = _read(xui, account)
+        state, now = on_panel.state, now_ms()
+        if enable and (state.out_of_time(now) or state.out_of_traffic()):
+            raise LifecycleError(
+                _("It has run out of time or traffic; extend it instead of enabling it.")
+            )
+        _replace(xui, account, on_panel, {"enable": enable})
+        return on_panel
+
+    on_panel = _panel_call(account, work)
+    state = on_panel.state
+    target = Target(state.expiry_ms, state.total)
+    with transaction.atomic():
+        ClientAccount.objects.filter(pk=account.pk).update(
+            **_limits_fields(target, enable=enable, used=state.used, now=now_ms())
+        )
+        _event(
+            account,
+            AccountEvent.Action.ENABLE if enable else AccountEvent.Action.DISABLE,
+            actor=actor,
+            note=note,
+        )
+    account.refresh_from_db()
+    return account
+
+
+def account_disable(*, account: ClientAccount, actor, note: str = "") -> ClientAccount:
+    return _set_enable(account, False, actor=actor, note=note)
+
+
+def account_enable(*, account: ClientAccount, actor, note: str = "") -> ClientAccount:
+    return _set_enable(account, True, actor=actor, note=note)
+
+
+@dataclass
+class DeleteResult:
+    account: ClientAccount
+    disabled_instead: bool = False  # the panel keeps an inbound's last client
+    was_missing: bool = False  # nothing to delete on the panel
+
+
+def _delete_on_panel(xui: XuiClient, account: ClientAccount) -> DeleteResult:
+    result = DeleteResult(account)
+    try:
+        on_panel = _read(xui, account, with_usage=False)
+    except ClientGone:
+        result.was_missing = True
+        return result
+    try:
+        xui.delete_client(on_panel.inbound_id, account.inbound.protocol, on_panel.client)
+    except LastClientError:
+        # 3x-ui v2 refuses to empty an inbound: switch the client off instead, so the
+        # config stops working all the same.
+        _replace(xui, account, on_panel, {"enable": False})
+        result.disabled_instead = True
+    except ClientNotFound:
+        result.was_missing = True
+    return result
+
+
+def _mark_deleted(account, action, *, actor, note, result: DeleteResult) -> None:
+    with transaction.atomic():
+        ClientAccount.objects.filter(pk=account.pk).update(
+            status=ClientAccount.Status.DELETED, panel_enabled=False, updated_at=timezone.now()
+        )
+        _event(
+            account,
+            action,
+            actor=actor,
+            note=note,
+            disabled_instead=result.disabled_instead,
+            was_missing=result.was_missing,
+        )
+    account.refresh_from_db()
+
+
+def account_delete(*, account: ClientAccount, actor, note: str = "") -> DeleteResult:
+    """Delete the client from its panel and mark the account deleted."""
+    _live(account)
+    result = _panel_call(account, lambda xui: _delete_on_panel(xui, account))
+    _mark_deleted(account, AccountEvent.Action.DELETE, actor=actor, note=note, result=result)
+    return result
+
+
+def _new_key(account: ClientAccount) -> dict:
+    protocol = account.inbound.protocol
+    if protocol == "trojan":
+        return {"password": secrets.token_urlsafe(12)}
+    if protocol == "shadowsocks":
+        method = str((account.inbound.settings or {}).get("method", ""))
+        size = 16 if "aes-128" in method else 32
+        return {"password": base64.b64encode(secrets.token_bytes(size)).decode()}
+    return {"id": str(uuid.uuid4())}
+
+
+def account_regenerate_link(*, account: ClientAccount, actor, note: str = "") -> ClientAccount:
+    """A new key on the panel, so the old config stops working; new link and QR.
+
+    The sub id is kept, so subscription apps pick the new config up by themselves.
+    The caller sends the customer the new config (botapp.notify.send_account).
+    """
+    from panels.provisioning import account_links
+
+    _live(account)
+
+    def work(xui):
+        on_panel = _read(xui, account, with_usage=False)
+        client = _replace(xui, account, on_panel, _new_key(account))
+        return client
+
+    client = _panel_call(account, work)
+    protocol = account.inbound.protocol
+    key = client.get("password") if protocol in ("trojan", "shadowsocks") else client.get("id")
+    try:
+        config_url, sub_url = account_links(
+            panel=account.panel, inbound=account.inbound, client=client
+        )
+    except ValueError as exc:  # LinkError: the panel has the new key; the link must follow
+        raise LifecycleError(str(exc)) from exc
+    old_qr = account.qr_code_path.name if account.qr_code_path else ""
+    qr_path = save_qr(
+        text=config_url, name=account.email, media_root=settings.MEDIA_ROOT, old_path=old_qr
+    )
+    with transaction.atomic():
+        ClientAccount.objects.filter(pk=account.pk).update(
+            uuid=key,
+            config_url=config_url,
+            subscription_url=sub_url or account.subscription_url,
+            qr_code_path=qr_path,
+            updated_at=timezone.now(),
+        )
+        _event(account, AccountEvent.Action.REGENERATE, actor=actor, note=note)
+    account.refresh_from_db()
+    return account
+
+
+def account_resend_config(*, account: ClientAccount, actor, note: str = "") -> bool:
+    """Send the customer their config and QR again. False if it could not reach them."""
+    from botapp import notify
+
+    _live(account)
+    user = account.user
+    if not user.telegram_id or user.has_blocked_bot:
+        return False
+    notify.send_account(account)
+    user.refresh_from_db(fields=["has_blocked_bot"])
+    if user.has_blocked_bot:
+        return False
+    _event(account, AccountEvent.Action.RESEND, actor=actor, note=note)
+    return True
