@@ -24,7 +24,6 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from billing.formatting import format_bytes
-from panels.admin_actions import AccountEventInline, ClientAccountActionsMixin
 from panels.admin_views import InboundLiveClientsMixin, PanelOperationsMixin
 from panels.models import ClientAccount, Inbound, Panel
 
@@ -409,7 +408,7 @@ class InboundAdmin(InboundLiveClientsMixin, admin.ModelAdmin):
 
 
 @admin.register(ClientAccount)
-class ClientAccountAdmin(ClientAccountActionsMixin, admin.ModelAdmin):
+class ClientAccountAdmin(admin.ModelAdmin):
     """Accounts are made by provisioning and mirror the panel: shown, not edited here."""
 
     list_display = (
@@ -481,7 +480,7 @@ class ClientAccountAdmin(ClientAccountActionsMixin, admin.ModelAdmin):
         ),
         (None, {"fields": ("created_at", "updated_at")}),
     )
-    inlines = (AccountEventInline,)  # actions: ClientAccountActionsMixin
+    actions: list = []
 
     def has_add_permission(self, request):
         # An account exists because provisioning created its client on a panel.

@@ -1,0 +1,231 @@
+"""Panel operations in the admin: sync now, test connection, and each inbound's
+client list read live from the panel (the page the old system's button never opened).
+"""
+
+from datetime import UTC, datetime
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from panels.models import ClientAccount, Inbound, Panel
+from panels.services import (
+    panel_client,
+    panel_record_failure,
+    panel_sync,
+    panel_test_connection,
+)
+from panels.xui import PanelError
+
+
+def _expiry(value):
+    try:
+        value = int(value or 0)
+    except (TypeError, ValueError):
+        return None
+    if value > 0:
+        return datetime.fromtimestamp(value / 1000, tz=UTC)
+    return None
+
+
+def live_clients(inbound: Inbound) -> tuple[list[dict], str]:
+    """The inbound's clients as the panel has them now, or ([], error) when it is down."""
+    xui = panel_client(inbound.panel)
+    try:
+        raw = next(
+            (item for item in xui.list_inbounds() if int(item.get("id", -1)) == inbound.remote_id),
+            None,
+        )
+        online = {email.lower() for email in xui.online_clients()}
+    except PanelError as exc:
+        panel_record_failure(inbound.panel, exc)
+        return [], str(exc)
+    if raw is None:
+        return [], _("This inbound no longer exists on the panel.")
+    stats = {
+        str(row.get("email", "")).lower(): row
+        for row in raw.get("clientStats") or []
+        if isinstance(row, dict)
+    }
+    settings = raw.get("settings") if isinstance(raw.get("settings"), dict) else {}
+    rows = []
+    for client in settings.get("clients") or []:
+        if not isinstance(client, dict):
+            continue
+        email = str(client.get("email", ""))
+        row = stats.get(email.lower(), {})
+        rows.append(
+            {
+                "email": email,
+                "used": int(row.get("up") or 0) + int(row.get("down") or 0),
+                "total": int(client.get("totalGB") or row.get("total") or 0),
+                "expires": _expiry(client.get("expiryTime")),
+                "starts_on_first_use": int(client.get("expiryTime") or 0) < 0,
+                "enabled": bool(client.get("enable", True)) and bool(row.get("enable", True)),
+                "online": email.lower() in online,
+            }
+        )
+    return rows, ""
+
+
+def inbound_clients_view(request, inbound_id):
+    inbound = get_object_or_404(Inbound.objects.select_related("panel"), pk=inbound_id)
+    rows, error = live_clients(inbound)
+    accounts = {
+        account.email: account
+        for account in ClientAccount.objects.filter(inbound=inbound).select_related("user")
+    }
+    if error:
+        # The panel is down: show what the last sync stored, and say so.
+        rows = [
+            {
+                "email": account.email,
+                "used": account.used_bytes,
+                "total": account.traffic_limit_bytes,
+                "expires": account.expires_at,
+                "enabled": account.panel_enabled,
+                "online": None,
+            }
+            for account in accounts.values()
+        ]
+    for row in rows:
+        row["account"] = accounts.get(row["email"].lower())
+    context = {
+        **admin.site.each_context(request),
+        "opts": Inbound._meta,
+        "inbound": inbound,
+        "rows": rows,
+        "error": error,
+        "live": not error,
+        "now": timezone.now(),
+        "title": _("Clients of %(inbound)s") % {"inbound": inbound},
+    }
+    return TemplateResponse(request, "admin/panels/inbound/clients.html", context)
+
+
+# --- the admin mixins -----------------------------------------------------------------
+
+
+def _report_sync(request, panel):
+    result = panel_sync(panel=panel)
+    if result.ok:
+        messages.success(
+            request,
+            _(
+                "%(panel)s: synced %(inbounds)s inbounds (%(new)s new, %(gone)s gone), "
+                "%(accounts)s accounts updated, %(missing)s missing on the panel."
+            )
+            % {
+                "panel": panel,
+                "inbounds": result.inbounds,
+                "new": result.created,
+                "gone": result.gone,
+                "accounts": result.accounts_updated,
+                "missing": result.accounts_missing,
+            },
+        )
+        for problem in result.problems:
+            messages.warning(
+                request,
+                _("%(panel)s: not sellable: %(problem)s") % {"panel": panel, "problem": problem},
+            )
+    else:
+        messages.error(
+            request,
+            _("%(panel)s: sync failed: %(error)s") % {"panel": panel, "error": result.error},
+        )
+
+
+def _report_test(request, panel):
+    try:
+        generation = panel_test_connection(panel=panel)
+    except PanelError as exc:
+        messages.error(request, _("%(panel)s: %(error)s") % {"panel": panel, "error": exc})
+    else:
+        messages.success(
+            request,
+            _("%(panel)s: logged in; API generation %(generation)s.")
+            % {"panel": panel, "generation": generation},
+        )
+
+
+class PanelOperationsMixin:
+    """'Sync now' and 'Test connection', as list actions and as change-page buttons."""
+
+    actions = ["sync_now", "test_connection"]
+
+    @admin.action(description=gettext_lazy("Sync now"))
+    def sync_now(self, request, queryset):
+        for panel in queryset:
+            _report_sync(request, panel)
+
+    @admin.action(description=gettext_lazy("Test connection"))
+    def test_connection(self, request, queryset):
+        for panel in queryset:
+            _report_test(request, panel)
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/sync/",
+                self.admin_site.admin_view(self._panel_button(_report_sync)),
+                name="panels_panel_sync",
+            ),
+            path(
+                "<path:object_id>/test-connection/",
+                self.admin_site.admin_view(self._panel_button(_report_test)),
+                name="panels_panel_test",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _panel_button(self, operation):
+        def view(request, object_id):
+            if request.method != "POST":
+                return HttpResponseNotAllowed(["POST"])
+            panel = get_object_or_404(Panel, pk=unquote(object_id))
+            if not self.has_change_permission(request, panel):
+                return HttpResponseRedirect(reverse("admin:index"))
+            operation(request, panel)
+            return HttpResponseRedirect(reverse("admin:panels_panel_change", args=[panel.pk]))
+
+        return view
+
+
+class InboundLiveClientsMixin:
+    """Adds each inbound's live client list: a page, a list column and a button."""
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:inbound_id>/clients/",
+                self.admin_site.admin_view(inbound_clients_view),
+                name="panels_inbound_clients",
+            ),
+            *super().get_urls(),
+        ]
+
+    def get_list_display(self, request):
+        return (*super().get_list_display(request), "clients_link")
+
+    @admin.display(description=gettext_lazy("clients on the panel"))
+    def clients_link(self, inbound):
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:panels_inbound_clients", args=[inbound.pk]),
+            _("clients (live)"),
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "clients_url": reverse("admin:panels_inbound_clients", args=[unquote(object_id)]),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
