@@ -6,7 +6,9 @@ stops start-up with one line naming the setting, never a traceback.
 
 import base64
 import hashlib
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import environ
@@ -130,7 +132,10 @@ def _database():
         }
         # Tests use a file, not shared-cache memory: threads in concurrency tests then
         # wait on the busy timeout like real processes instead of "table is locked".
-        db["TEST"] = {"NAME": str(BASE_DIR / "test-db.sqlite3")}
+        # One file per test run, so parallel runs never share (or inherit WAL files).
+        db["TEST"] = {
+            "NAME": os.path.join(tempfile.gettempdir(), f"moonvpn-test-{os.getpid()}.sqlite3")
+        }
     elif engine in ("django.db.backends.mysql",):
         db["OPTIONS"] = {
             "charset": "utf8mb4",

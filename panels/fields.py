@@ -1,10 +1,13 @@
 """A text field encrypted at rest with Fernet (key: settings.PANEL_SECRETS_KEY)."""
 
+import logging
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.db import models
+
+log = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=4)
@@ -33,7 +36,14 @@ class EncryptedTextField(models.TextField):
     def from_db_value(self, value, expression, connection):
         if value in (None, ""):
             return value
-        return decrypt(value)
+        try:
+            return decrypt(value)
+        except ValueError as exc:
+            # Raising here would make every page that loads a panel fail, leaving the
+            # operator no way to re-enter the secret; an empty one fails the login
+            # instead, which the panel's health shows.
+            log.error("%s: %s; enter it again in the admin", self.name, exc)
+            return ""
 
     def get_prep_value(self, value):
         value = super().get_prep_value(value)
