@@ -14,6 +14,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+from rest_framework.authtoken.admin import TokenAdmin
 
 from accounts.forms import WalletAdjustForm
 from accounts.models import User
@@ -206,3 +207,8 @@ class UserAdmin(DjangoUserAdmin):
             "ledger_url": ledger_url(user.pk),
         }
         return TemplateResponse(request, "admin/accounts/user/adjust_wallet.html", context)
+
+
+# DRF's token admin lists every API key in full; a key is a staff password, so the
+# list shows only whose it is. `manage.py drf_create_token USER` prints a new key once.
+TokenAdmin.list_display = ("user", "created")

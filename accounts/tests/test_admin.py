@@ -202,3 +202,13 @@ def test_operator_pages_work_in_persian(admin_client, customer, django_user_mode
     assert approved.status_code == 200
     customer.refresh_from_db()
     assert customer.balance == 1_450_000
+
+
+def test_api_token_keys_are_not_listed(admin_client, staff_user):
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=staff_user)
+    page = admin_client.get(reverse("admin:authtoken_tokenproxy_changelist"))
+    assert page.status_code == 200
+    assert staff_user.username in page.content.decode()
+    assert token.key not in page.content.decode()
