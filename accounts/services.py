@@ -21,25 +21,28 @@ def customer_register(
     last_name: str = "",
     username: str = "",
     language_code: str | None = None,
+    select_related: tuple[str, ...] = (),
 ) -> tuple["User", bool]:
     """Find or create the customer of a Telegram user and refresh their profile.
 
     Returns (user, created). Called on every update, so an unchanged profile costs one
     query; the language is only chosen at creation (afterwards the customer picks it).
-    A customer who writes to us again has evidently unblocked the bot.
+    A customer who writes to us again has evidently unblocked the bot. ``select_related``
+    fetches what the caller needs about the user in that same query.
     """
     profile = {
         "first_name": (first_name or "")[:150],
         "last_name": (last_name or "")[:150],
         "telegram_username": (username or "")[:64],
     }
-    user = User.objects.filter(telegram_id=telegram_id).first()
+    users = User.objects.select_related(*select_related).filter(telegram_id=telegram_id)
+    user = users.first()
     if user is None:
         user = _customer_create(telegram_id, profile, language_from_telegram(language_code))
         if user is not None:
             return user, True
         # Two first updates of the same person raced; the other one created the row.
-        user = User.objects.get(telegram_id=telegram_id)
+        user = users.get()
     changed = {name: value for name, value in profile.items() if getattr(user, name) != value}
     if user.has_blocked_bot:
         changed["has_blocked_bot"] = False

@@ -37,6 +37,10 @@ class OrderNotPayable(BillingError):
     pass
 
 
+class OrderNotYours(OrderNotPayable):
+    """The order belongs to another customer (a forged or foreign button)."""
+
+
 class NoLongerForSale(BillingError):
     """What the order was priced on changed (plan, price, inbound, panel); nothing charged."""
 
@@ -112,13 +116,16 @@ def order_sale_problem(order: Order) -> str | None:
         return _("The price of this plan has changed.")
     if order.kind != Order.Kind.NEW or order.inbound_id is None:
         return None
-    if not _sellable_inbounds().filter(pk=order.inbound_id).exists():
-        return _("This protocol is no longer offered.")
+    # One query when all is well; the reason is looked for only when it is not.
     panels = _with_active_accounts(Panel.objects.filter(pk=order.panel_id, is_active=True))
     if plan is not None:
         panels = panels.filter(_plan_allows_panel(plan, "pk"))
-    panel = panels.first()
+    panel = panels.filter(
+        Exists(_sellable_inbounds().filter(pk=order.inbound_id, panel=OuterRef("pk")))
+    ).first()
     if panel is None:
+        if not _sellable_inbounds().filter(pk=order.inbound_id).exists():
+            return _("This protocol is no longer offered.")
         return _("This location is no longer offered.")
     if panel.capacity and panel.active_accounts >= panel.capacity:
         return _("This location is full right now.")
@@ -264,7 +271,7 @@ def order_pay_from_wallet(*, order_id: int, user_id: int) -> Order:
         User.objects.select_for_update().only("id").get(pk=user_id)
         order = Order.objects.select_for_update().get(pk=order_id)
         if order.user_id != user_id:
-            raise OrderNotPayable(_("This order is not yours."))
+            raise OrderNotYours(_("This order is not yours."))
         if order.status not in Order.PAYABLE:
             raise OrderNotPayable(_("This order can no longer be paid."))
         problem = order_sale_problem(order)
@@ -301,7 +308,7 @@ def order_await_receipt(*, order_id: int, user_id: int) -> Order:
         User.objects.select_for_update().only("id").get(pk=user_id)
         order = Order.objects.select_for_update().get(pk=order_id)
         if order.user_id != user_id:
-            raise OrderNotPayable(_("This order is not yours."))
+            raise OrderNotYours(_("This order is not yours."))
         if order.status == Order.Status.AWAITING_RECEIPT:
             return order
         if order.status != Order.Status.PENDING:
@@ -326,7 +333,7 @@ def order_cancel(*, order_id: int, user_id: int) -> Order:
         User.objects.select_for_update().only("id").get(pk=user_id)
         order = Order.objects.select_for_update().get(pk=order_id)
         if order.user_id != user_id:
-            raise OrderNotPayable(_("This order is not yours."))
+            raise OrderNotYours(_("This order is not yours."))
         if order.status not in Order.PAYABLE:
             raise OrderNotPayable(_("This order can no longer be cancelled."))
         order_transition(order=order, to_status=Order.Status.CANCELLED)

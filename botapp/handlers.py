@@ -56,11 +56,15 @@ class Ctx:
     def send(self, text: str, markup=None) -> None:
         tg.send_message(self.chat_id, text, markup)
 
-    def answer(self, text: str | None = None, alert: bool = False) -> None:
-        # Telegram takes one answer per button press; it stops the button's spinner.
+    def answer(self, text: str | None = None, alert: bool = False, now: bool = False) -> None:
+        """Answer the button press (once; it stops the button's spinner).
+
+        In webhook mode the answer rides on the webhook's HTTP response unless ``now``:
+        one round trip to Telegram fewer per press.
+        """
         if self.query_id and not self.answered:
             self.answered = True
-            tg.answer_callback(self.query_id, str(text) if text else None, alert)
+            tg.answer_callback(self.query_id, str(text) if text else None, alert, now=now)
 
 
 def register(bot) -> None:
@@ -76,8 +80,24 @@ def _customer(from_user):
         last_name=from_user.last_name or "",
         username=from_user.username or "",
         language_code=from_user.language_code,
+        # Every update needs to know whether a typed answer is expected: same query.
+        select_related=("pending_input",),
     )
     return user
+
+
+def _pending_input(user) -> PendingInput | None:
+    try:
+        return user.pending_input
+    except PendingInput.DoesNotExist:
+        return None
+
+
+def _forget_pending_input(user) -> None:
+    pending = _pending_input(user)
+    if pending is not None:
+        pending.delete()
+        user.pending_input = None
 
 
 def _apologise(ctx: Ctx | None, chat_id: int, language: str) -> None:
@@ -166,7 +186,7 @@ def _route_callback(ctx: Ctx, data: str) -> None:
             return
     elif callback.action != "topup_type":
         # Any other button means the customer moved on from typing an amount.
-        PendingInput.objects.filter(user=ctx.user).delete()
+        _forget_pending_input(ctx.user)
     ROUTES[callback.action](ctx, *callback.args)
 
 
@@ -178,14 +198,14 @@ def _route_message(ctx: Ctx, message) -> None:
     text = (message.text or "").strip() if kind == "text" else ""
     if text.startswith("/"):
         command = text.split(maxsplit=1)[0].split("@", 1)[0].lower()
-        PendingInput.objects.filter(user=ctx.user).delete()
+        _forget_pending_input(ctx.user)
         if command == "/help":
             ctx.send(texts.help_text(), keyboards.back_to_menu())
         else:  # /start, /menu and anything else: the menu
             ctx.send(texts.menu(ctx.user), keyboards.menu())
         return
     if text:
-        pending = PendingInput.objects.filter(user=ctx.user).first()
+        pending = _pending_input(ctx.user)
         if pending is not None and timezone.now() - pending.created_at < PENDING_INPUT_TTL:
             on_typed_topup(ctx, pending, text)
             return
@@ -302,25 +322,30 @@ def _own_order(ctx: Ctx, order_id: int) -> Order | None:
 
 
 def pay_from_wallet(ctx: Ctx, order_id: int) -> None:
-    order = _own_order(ctx, order_id)
-    if order is None:
-        return
+    # The service checks, under the customer's lock, that the order is theirs.
     try:
-        billing.order_pay_from_wallet(order_id=order.pk, user_id=ctx.user.pk)
+        order = billing.order_pay_from_wallet(order_id=order_id, user_id=ctx.user.pk)
+    except Order.DoesNotExist:
+        ctx.answer(texts.not_yours(), alert=True)
+        return
     except billing.NoLongerForSale as exc:
         _stale(ctx, exc)
         return
     except billing.InsufficientFunds:
+        order = _own_order(ctx, order_id)
         ctx.user.refresh_from_db(fields=["balance"])
         ctx.answer(texts.not_enough_balance(order, ctx.user.balance), alert=True)
         _show_order(ctx, order)
+        return
+    except billing.OrderNotYours:
+        ctx.answer(texts.not_yours(), alert=True)
         return
     except billing.OrderNotPayable as exc:
         ctx.answer(str(exc), alert=True)
         return
     ctx.show(texts.paid_from_wallet(order))
-    # Stop the button's spinner before the (possibly slow) panel call.
-    ctx.answer()
+    # Stop the button's spinner now, not after the (possibly slow) panel call.
+    ctx.answer(now=True)
     notify.provision_and_notify(order.pk)
 
 
@@ -494,7 +519,7 @@ def on_typed_topup(ctx: Ctx, pending: PendingInput, text: str) -> None:
     if amount is None or not low <= amount <= high:
         ctx.send(texts.bad_topup(low, high))
         return
-    pending.delete()
+    _forget_pending_input(ctx.user)
     _start_topup(ctx, amount)
 
 
@@ -565,7 +590,7 @@ def show_account(ctx: Ctx, account_id: int) -> None:
     account = _own_account(ctx, account_id)
     if account is None:
         return
-    ctx.answer()  # the panel may take a moment
+    ctx.answer(now=True)  # the panel may take a moment
     ctx.show(texts.account_page(account, live_usage(account)), keyboards.account(account))
 
 

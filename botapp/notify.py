@@ -85,14 +85,20 @@ def send_account(account: ClientAccount) -> None:
 def after_provision(result: ProvisionResult) -> None:
     """Tell the customer what provisioning came to, once per order and outcome."""
     order = result.order
-    user = User.objects.get(pk=order.user_id)
+    # order_provision loaded the order with its user; only a refund needs a fresh balance.
+    user = order.user if Order.user.is_cached(order) else User.objects.get(pk=order.user_id)
     if not _reachable(user):
         return
     if result.outcome == Outcome.DELIVERED and result.account is not None:
         if claim(f"order:{order.pk}:delivered", order=order):
-            account = ClientAccount.objects.select_related("user", "plan", "panel", "inbound").get(
-                pk=result.account.pk
-            )
+            account = result.account
+            if not all(
+                getattr(ClientAccount, name).is_cached(account)
+                for name in ("user", "plan", "panel", "inbound")
+            ):
+                account = ClientAccount.objects.select_related(
+                    "user", "plan", "panel", "inbound"
+                ).get(pk=account.pk)
             send_account(account)
     elif result.outcome == Outcome.PENDING:
         if claim(f"order:{order.pk}:pending", order=order):
@@ -100,6 +106,7 @@ def after_provision(result: ProvisionResult) -> None:
                 tg.send_message(user.telegram_id, texts.being_set_up(order))
     elif result.outcome == Outcome.REFUNDED:
         if claim(f"order:{order.pk}:refunded", order=order):
+            user.refresh_from_db(fields=["balance"])
             with translation.override(user.language):
                 tg.send_message(
                     user.telegram_id,
@@ -172,6 +179,7 @@ def after_receipt_decision(receipt: Receipt) -> ProvisionResult | None:
             else:
                 text = texts.receipt_approved(order)
             tg.send_message(user.telegram_id, text, keyboards.back_to_menu())
-    if order.kind == Order.Kind.NEW and not credited:
+    if order.kind != Order.Kind.TOPUP and not credited:
+        # A new account, a renewal or an add-on: order_provision applies each.
         return provision_and_notify(order.pk)
     return None

@@ -7,6 +7,7 @@ dates. Texts are HTML (the bot always sends parse_mode HTML), so anything that c
 from a person (a plan name, a customer's name, a reject reason) is escaped here.
 """
 
+import math
 from html import escape
 
 from django.utils import timezone, translation
@@ -408,7 +409,8 @@ def account_page(account, usage: dict | None) -> str:
     ]
     expires_at = usage["expires_at"]
     if expires_at:
-        left = max(0, (expires_at - timezone.now()).days)
+        # A 30-day account bought a minute ago has 30 days left, not 29.
+        left = max(0, math.ceil((expires_at - timezone.now()).total_seconds() / 86400))
         parts.append(_("Days left: %(days)s") % {"days": num(left)})
         parts.append(_("Expires: %(date)s") % {"date": date(expires_at)})
     parts.append(_("Enabled: %(yes)s") % {"yes": _("yes") if usage["enabled"] else _("no")})

@@ -4,12 +4,15 @@ import logging
 
 from telebot import types
 
-from botapp.telegram import get_bot
+from botapp.telegram import get_bot, webhook_reply
 
 log = logging.getLogger(__name__)
 
 
-def process_update(data: dict) -> None:
+def process_update(data: dict, *, allow_reply: bool = False) -> dict | None:
+    """Handle one update; returns the Bot API call to put in the webhook response, if any."""
+    reply: list | None = [] if allow_reply else None
+    token = webhook_reply.set(reply)
     try:
         update = types.Update.de_json(data)
         get_bot().process_new_updates([update])
@@ -17,6 +20,9 @@ def process_update(data: dict) -> None:
         # The handlers catch their own errors; this is a malformed update or a bug
         # in routing. Log it, never let it reach Telegram as a 500 (it would retry).
         log.exception("update %s could not be processed", data.get("update_id"))
+    finally:
+        webhook_reply.reset(token)
+    return reply[0] if reply else None
 
 
 def process_updates(updates: list) -> None:

@@ -5,7 +5,12 @@ import json
 import logging
 
 from django.conf import settings
-from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
+from django.http import (
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseForbidden,
+    JsonResponse,
+)
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -31,5 +36,7 @@ def webhook(request):
         return HttpResponseBadRequest("not an update")
     # Handlers never raise (they apologise to the customer instead); a 200 stops
     # Telegram from delivering the same update again and again.
-    process_update(data)
+    reply = process_update(data, allow_reply=True)
+    if reply is not None:
+        return JsonResponse(reply)
     return HttpResponse("ok")

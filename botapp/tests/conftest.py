@@ -13,6 +13,7 @@ from PIL import Image
 
 from billing.models import BankCard, Plan
 from botapp.fake_telegram import FakeTelegram
+from botapp.standins import forward_webhook_reply
 from panels.fake_xui import FakeXuiPanel
 from panels.models import Inbound, Panel
 from panels.services import panel_clients_reset, panel_sync
@@ -90,12 +91,14 @@ class Bot:
 
     def post(self, update: dict, secret: str = SECRET):
         headers = {"HTTP_X_TELEGRAM_BOT_API_SECRET_TOKEN": secret} if secret else {}
-        return self.client.post(
+        response = self.client.post(
             "/telegram/webhook/",
             data=json.dumps(update),
             content_type="application/json",
             **headers,
         )
+        forward_webhook_reply(self.tg, response)  # as Telegram executes a reply call
+        return response
 
     def _who(self, chat_id: int, kw: dict) -> dict:
         defaults = {

@@ -53,6 +53,22 @@ def test_webhook_answers_garbage_without_a_traceback(bot, tg, client):
     assert client.get("/telegram/webhook/").status_code == 405
 
 
+def test_a_button_is_answered_in_the_webhook_response(bot, tg, client):
+    bot.send(JOHN, "/start")
+    update = tg.callback_update(JOHN, "zz:1")
+    response = client.post(
+        "/telegram/webhook/", data=json.dumps(update), content_type="application/json",
+        HTTP_X_TELEGRAM_BOT_API_SECRET_TOKEN=SECRET,
+    )  # fmt: skip
+    # One Bot API call may ride on the response; Telegram executes it.
+    assert response.json() == {
+        "method": "answerCallbackQuery",
+        "callback_query_id": update["callback_query"]["id"],
+        "text": "This button is no longer valid.",
+    }
+    assert not tg.callback_answers  # not sent separately
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_whole_purchase_through_polling(tg, plan, inbound, xui):
     """The runbot loop, not the webhook: same bot, same answers."""
