@@ -143,8 +143,10 @@ def _give_up(order: Order) -> bool:
 def _create_on_panel(order: Order, client: dict) -> dict:
     xui = panel_client(order.panel)
     try:
-        # Ask first: an earlier attempt may have created it and lost the answer.
-        found = xui.find_client(order.client_email)
+        # Ask first when an earlier attempt may have created it and lost the answer.
+        # The first attempt cannot have: its email is new, and a clash still shows up
+        # as DuplicateEmail below. That saves a listing of the panel on most purchases.
+        found = xui.find_client(order.client_email) if order.attempts > 1 else None
         if found is None:
             try:
                 xui.add_client(order.inbound.remote_id, order.inbound.protocol, client)
