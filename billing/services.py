@@ -327,6 +327,42 @@ def order_await_receipt(*, order_id: int, user_id: int) -> Order:
     return order
 
 
+def order_move(*, order_id: int, inbound_id: int) -> Order:
+    """Point a paid, not yet delivered new-account order at another inbound.
+
+    For an operator whose panel is down for good: nothing is charged again, the
+    attempts start over and the next provisioning (retry_provisioning, or
+    botapp.notify.provision_and_notify) creates the client on the new panel. The
+    reserved identifiers are drawn again, since a trojan password is not a vless
+    uuid. A client an earlier attempt made on the old panel is left there.
+    """
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if order.kind != Order.Kind.NEW or order.status != Order.Status.PAID:
+            raise BillingError(_("Only a paid order that was not delivered yet can be moved."))
+        if order.provisioning_until and order.provisioning_until > timezone.now():
+            raise BillingError(_("This order is being provisioned right now; try again later."))
+        inbound = (
+            _sellable_inbounds()
+            .filter(pk=inbound_id, panel__is_active=True)
+            .select_related("panel")
+        ).first()
+        if inbound is None:
+            raise BillingError(_("That inbound is not for sale."))
+        Order.objects.filter(pk=order.pk).update(
+            panel=inbound.panel,
+            inbound=inbound,
+            client_uuid="",
+            client_email="",
+            client_sub_id="",
+            attempts=0,
+            last_error="",
+            updated_at=timezone.now(),
+        )
+    order.refresh_from_db()
+    return order
+
+
 def order_cancel(*, order_id: int, user_id: int) -> Order:
     """The customer gave up on an unpaid order."""
     with transaction.atomic():

@@ -120,3 +120,38 @@ def test_two_retry_jobs_at_once_deliver_once(bot, tg, django_user_model, plan, i
     assert len(xui.all_clients()) == 1
     assert len(tg.photos_to(JOHN)) == 1
     assert Notice.objects.filter(key=f"order:{order.pk}:delivered").count() == 1
+
+
+def test_an_operator_moves_a_stuck_order_to_another_panel(
+    bot, tg, django_user_model, plan, inbound, xui
+):
+    from panels.fake_xui import FakeXuiPanel
+    from panels.models import Inbound, Panel
+    from panels.services import panel_sync
+
+    xui.stop()
+    order = _pay(bot, JOHN, django_user_model)
+    assert order.status == "paid"
+    with FakeXuiPanel(profile="v3") as other:
+        other.add_inbound("trojan", remark="trojan-tls", security="tls")
+        panel = Panel.objects.create(
+            name="nl-1", location_name="Netherlands", base_url=other.url,
+            username=other.username, password=other.password, public_host="nl.example.com",
+        )  # fmt: skip
+        assert panel_sync(panel=panel).ok
+        Inbound.objects.filter(panel=panel).update(is_sellable=True)
+        target = panel.inbounds.get()
+
+        moved = billing.order_move(order_id=order.pk, inbound_id=target.pk)
+        assert (moved.panel_id, moved.inbound_id, moved.attempts) == (panel.pk, target.pk, 0)
+        from botapp.notify import provision_and_notify
+
+        provision_and_notify(order.pk)
+        order.refresh_from_db()
+        assert order.status == "fulfilled"
+        account = ClientAccount.objects.get(order=order)
+        assert account.panel == panel and account.config_url.startswith("trojan://")
+        assert other.find_client(account.email) is not None
+        assert decode_qr(tg.photos_to(JOHN)[-1]["photo"]) == account.config_url
+    with pytest.raises(billing.BillingError):
+        billing.order_move(order_id=order.pk, inbound_id=inbound.pk)  # delivered: stays
