@@ -24,6 +24,7 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from billing.formatting import format_bytes
+from panels.admin_actions import AccountEventInline, ClientAccountActionsMixin
 from panels.admin_views import InboundLiveClientsMixin, PanelOperationsMixin
 from panels.models import ClientAccount, Inbound, Panel
 
@@ -408,7 +409,7 @@ class InboundAdmin(InboundLiveClientsMixin, admin.ModelAdmin):
 
 
 @admin.register(ClientAccount)
-class ClientAccountAdmin(admin.ModelAdmin):
+class ClientAccountAdmin(ClientAccountActionsMixin, admin.ModelAdmin):
     """Accounts are made by provisioning and mirror the panel: shown, not edited here."""
 
     list_display = (
@@ -480,7 +481,7 @@ class ClientAccountAdmin(admin.ModelAdmin):
         ),
         (None, {"fields": ("created_at", "updated_at")}),
     )
-    actions: list = []
+    inlines = (AccountEventInline,)  # actions: ClientAccountActionsMixin
 
     def has_add_permission(self, request):
         # An account exists because provisioning created its client on a panel.
