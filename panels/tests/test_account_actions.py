@@ -6,6 +6,7 @@ import pytest
 import zxingcpp
 from django.conf import settings
 from django.forms.models import model_to_dict
+from django.utils import translation
 from PIL import Image
 
 from panels import lifecycle
@@ -25,6 +26,13 @@ from panels.tests.lifecycle_helpers import (
 )
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def english():
+    # The services' refusals are for operators, in the active language.
+    with translation.override("en"):
+        yield
 
 
 def now_ms():
@@ -84,9 +92,7 @@ def test_extend_needs_a_note_and_something_to_add(account, staff_user):
     assert not AccountEvent.objects.exists()
 
 
-def test_extending_an_expired_account_counts_from_now_and_enables_it(
-    account, fake_xui, staff_user
-):
+def test_extending_an_expired_account_counts_from_now_and_enables_it(account, fake_xui, staff_user):
     set_on_panel(fake_xui, account.email, expiryTime=now_ms() - 5 * DAY_MS)
     fake_xui.set_client_enable(account.email, False)
     start = now_ms()
