@@ -164,3 +164,17 @@ def test_decision_in_the_django_admin_notifies_through_after_receipt_decision(
     assert order.status == "fulfilled"
     assert len(tg.photos_to(SARA)) == 1
     assert "تأیید شد" in tg.texts_to(SARA)[-2]
+
+
+def test_receipt_approved_after_the_customer_cancelled_goes_to_the_wallet(
+    bot, tg, plan, inbound, card, django_user_model
+):
+    order = _order_by_card(bot, JOHN)
+    bot.photo(JOHN, receipt_image(8))
+    bot.press_data(JOHN, f"x:{order.pk}")  # cancels while the receipt is in review
+    _, buttons = _operator_buttons(bot, tg)
+    bot.press_data(OPERATOR, buttons["ra"])
+    john = django_user_model.objects.get(telegram_id=JOHN)
+    assert john.balance == 150_000  # the money arrived, so it is kept for them
+    assert not ClientAccount.objects.exists()
+    assert "was added to your wallet. Your balance is now 150,000 Toman" in tg.texts_to(JOHN)[-1]
