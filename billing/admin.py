@@ -22,7 +22,15 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from accounts.admin import ledger_url, toman
-from billing.models import BankCard, IllegalTransition, Order, Plan, Receipt, WalletTransaction
+from billing.models import (
+    AddOn,
+    BankCard,
+    IllegalTransition,
+    Order,
+    Plan,
+    Receipt,
+    WalletTransaction,
+)
 from billing.services import (
     BillingError,
     ReceiptAlreadyReviewed,
@@ -87,6 +95,21 @@ class PlanAdmin(admin.ModelAdmin):
         if not panels:
             return _("every panel")
         return ", ".join(panel.name for panel in panels)
+
+
+@admin.register(AddOn)
+class AddOnAdmin(admin.ModelAdmin):
+    """Extra traffic or days sold for an existing account (from its page in the bot)."""
+
+    list_display = ("name", "kind", "amount", "price_column", "is_active", "sort_order")
+    list_editable = ("is_active", "sort_order")
+    list_filter = ("kind", "is_active")
+    search_fields = ("name",)
+    readonly_fields = ("created_at", "updated_at")
+
+    @admin.display(description=_("price"), ordering="price")
+    def price_column(self, addon):
+        return toman(addon.price)
 
 
 @admin.register(BankCard)

@@ -15,7 +15,15 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from billing.models import BankCard, IllegalTransition, Order, Plan, Receipt, WalletTransaction
+from billing.models import (
+    AddOn,
+    BankCard,
+    IllegalTransition,
+    Order,
+    Plan,
+    Receipt,
+    WalletTransaction,
+)
 from panels.models import ClientAccount, Inbound, Panel
 
 User = get_user_model()
@@ -114,6 +122,8 @@ def order_sale_problem(order: Order) -> str | None:
         return _("This plan is no longer sold.")
     if plan is not None and order.kind == Order.Kind.NEW and plan.price != order.amount:
         return _("The price of this plan has changed.")
+    if order.kind in (Order.Kind.RENEW, Order.Kind.ADDON):
+        return _renewal_sale_problem(order, plan)
     if order.kind != Order.Kind.NEW or order.inbound_id is None:
         return None
     # One query when all is well; the reason is looked for only when it is not.
@@ -129,6 +139,26 @@ def order_sale_problem(order: Order) -> str | None:
         return _("This location is no longer offered.")
     if panel.capacity and panel.active_accounts >= panel.capacity:
         return _("This location is full right now.")
+    return None
+
+
+def _renewal_sale_problem(order: Order, plan: Plan | None) -> str | None:
+    """A renewal or add-on: its price still stands and its account can still take it."""
+    if plan is not None and plan.price != order.amount:
+        return _("The price of this plan has changed.")
+    if order.kind == Order.Kind.ADDON:
+        addon = AddOn.objects.filter(pk=order.addon_id).first()
+        if addon is None or not addon.is_active:
+            return _("This add-on is no longer sold.")
+        if addon.price != order.amount:
+            return _("The price of this add-on has changed.")
+    account = ClientAccount.objects.filter(pk=order.renews_id, user_id=order.user_id).first()
+    if account is None or account.status == ClientAccount.Status.DELETED:
+        return _("This service was deleted, so it can no longer be renewed.")
+    if plan is not None:
+        allowed = Panel.objects.filter(pk=account.panel_id).filter(_plan_allows_panel(plan, "pk"))
+        if not allowed.exists():
+            return _("This plan is not offered for this service's location.")
     return None
 
 
@@ -254,6 +284,41 @@ def order_create_new(*, user, plan: Plan, inbound: Inbound) -> Order:
         panel_id=inbound.panel_id,
         inbound=inbound,
         amount=plan.price,
+        status=Order.Status.PENDING,
+    )
+
+
+def order_create_renewal(*, user, account: ClientAccount, plan: Plan) -> Order:
+    """A pending renewal of the customer's own account, at the plan's price of this moment.
+
+    Paid like a purchase; panels.provisioning then applies it to the existing client.
+    """
+    if account.user_id != user.pk:
+        raise OrderNotYours(_("This service is not yours."))
+    return Order.objects.create(
+        user=user,
+        kind=Order.Kind.RENEW,
+        plan=plan,
+        renews=account,
+        panel_id=account.panel_id,
+        inbound_id=account.inbound_id,
+        amount=plan.price,
+        status=Order.Status.PENDING,
+    )
+
+
+def order_create_addon(*, user, account: ClientAccount, addon: AddOn) -> Order:
+    """A pending add-on (extra traffic or days) for the customer's own account."""
+    if account.user_id != user.pk:
+        raise OrderNotYours(_("This service is not yours."))
+    return Order.objects.create(
+        user=user,
+        kind=Order.Kind.ADDON,
+        addon=addon,
+        renews=account,
+        panel_id=account.panel_id,
+        inbound_id=account.inbound_id,
+        amount=addon.price,
         status=Order.Status.PENDING,
     )
 

@@ -27,6 +27,10 @@ ACTIONS: dict[str, tuple[str, tuple[type, ...]]] = {
     "services": ("s", ()),
     "account": ("a", (int,)),  # client account
     "resend": ("ar", (int,)),  # client account
+    "renew": ("rn", (int,)),  # client account → renewal plans (also on reminders)
+    "renew_plan": ("rp", (int, int)),  # client account, plan → the renewal's summary
+    "addons": ("ad", (int,)),  # client account → extra traffic / days
+    "addon": ("ao", (int, int)),  # client account, add-on → the add-on's summary
     "wallet": ("w", ()),
     "topup": ("t", ()),
     "topup_amount": ("ta", (int,)),  # Toman

@@ -22,7 +22,7 @@ from telebot import util
 from accounts.services import customer_register, customer_set_language
 from billing import services as billing
 from billing.models import Order, Receipt
-from botapp import keyboards, notify, texts
+from botapp import keyboards, notify, renewal, texts
 from botapp import telegram as tg
 from botapp.callbacks import InvalidCallback, decode
 from botapp.models import PendingInput
@@ -305,6 +305,9 @@ def show_summary(ctx: Ctx, plan_id: int, inbound_id: int) -> None:
 
 
 def _show_order(ctx: Ctx, order: Order) -> None:
+    if order.kind in (Order.Kind.RENEW, Order.Kind.ADDON):
+        renewal.show_order(ctx, order)  # the same payment buttons, its own summary
+        return
     balance = ctx.user.balance
     ctx.show(
         texts.summary(order, balance),
@@ -710,3 +713,5 @@ ROUTES = {
     "reject_reason": review_reject_with,
     "review": review_back,
 }
+# Renewals and add-ons: botapp.renewal (Renew / add-on buttons on an account and reminders).
+ROUTES.update(renewal.ROUTES)

@@ -4,6 +4,7 @@ from telebot.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from botapp import texts
 from botapp.callbacks import encode
+from botapp.renewal import account_rows
 
 
 def _button(text, action: str, *args) -> InlineKeyboardButton:
@@ -85,6 +86,7 @@ def services(accounts) -> InlineKeyboardMarkup:
 def account(account) -> InlineKeyboardMarkup:
     return _markup(
         [
+            *account_rows(account),  # Renew, extra traffic or days
             [_button(texts.BTN_RESEND, "resend", account.pk)],
             [_button(texts.BTN_BACK, "services")],
         ]

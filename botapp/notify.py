@@ -13,7 +13,7 @@ from django.utils import translation
 
 from accounts.models import User
 from billing.models import Order, Receipt, WalletTransaction
-from botapp import keyboards, texts
+from botapp import keyboards, renewal, texts
 from botapp import telegram as tg
 from botapp.models import Notice
 from panels.models import ClientAccount
@@ -90,7 +90,9 @@ def after_provision(result: ProvisionResult) -> None:
     if not _reachable(user):
         return
     if result.outcome == Outcome.DELIVERED and result.account is not None:
-        if claim(f"order:{order.pk}:delivered", order=order):
+        if order.kind in (Order.Kind.RENEW, Order.Kind.ADDON):
+            renewal.after_apply(result)  # the link is unchanged: say what was added
+        elif claim(f"order:{order.pk}:delivered", order=order):
             account = result.account
             if not all(
                 getattr(ClientAccount, name).is_cached(account)

@@ -12,9 +12,9 @@ from django.core.files.base import ContentFile
 from PIL import Image
 from rest_framework.authtoken.models import Token
 
-from billing.models import BankCard, Order, Plan, WalletTransaction
+from billing.models import AddOn, BankCard, Order, Plan, WalletTransaction
 from billing.services import order_create_topup, receipt_submit, wallet_credit
-from panels.models import ClientAccount, Inbound, Panel
+from panels.models import AccountEvent, ClientAccount, Inbound, Panel
 from panels.services import panel_sync
 
 PANEL_PASSWORD = "pa55-Secret-Never-Shown"
@@ -111,6 +111,8 @@ def make_world(staff, customer) -> SimpleNamespace:
     )
     token = Token.objects.create(user=staff)
     group = Group.objects.create(name="operators")
+    addon = AddOn.objects.create(name="Extra 10 GB", kind=AddOn.Kind.TRAFFIC, amount=10, price=1)
+    AccountEvent.objects.create(account=account, action="extend", actor=staff, note="sample")
     return SimpleNamespace(
         staff=staff,
         customer=customer,
@@ -124,6 +126,7 @@ def make_world(staff, customer) -> SimpleNamespace:
         card=card,
         token=token,
         group=group,
+        addon=addon,
     )
 
 
