@@ -726,6 +726,8 @@ def accounts_to_clean_up(now: datetime | None = None) -> list[ClientAccount]:
     candidates = (
         ClientAccount.objects.exclude(status=ClientAccount.Status.DELETED)
         .filter(expires_at__isnull=False, expires_at__lte=now - grace)
+        # A paid renewal about to be applied must find its client still there.
+        .exclude(renewal_orders__status=Order.Status.PAID)
         .select_related("user", "panel", "inbound", "plan")
         .order_by("pk")
     )

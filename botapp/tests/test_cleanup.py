@@ -188,3 +188,20 @@ def test_the_command_reports(tg, customer, plan, inbound, fake_xui, keeper):
     out = StringIO()
     call_command("cleanup_accounts", stdout=out)
     assert "told 1, deleted 0" in out.getvalue()
+
+
+def test_a_paid_renewal_waiting_to_be_applied_keeps_the_account(
+    tg, customer, plan, inbound, fake_xui, keeper
+):
+    from panels.provisioning import order_provision
+    from panels.tests.lifecycle_helpers import paid_renewal
+
+    account = expired_account(customer, plan, inbound, fake_xui, days_ago=6.5)
+    clean_up()
+    order = paid_renewal(customer, account, plan)  # paid; the panel call comes later
+
+    assert clean_up(now=timezone.now() + timedelta(days=1, minutes=1))["deleted"] == 0
+    order_provision(order_id=order.pk)
+    account.refresh_from_db()
+    assert account.status == ClientAccount.Status.ACTIVE
+    assert on_panel(fake_xui, account.email)["enable"] is True
