@@ -245,7 +245,10 @@ class OrderAdmin(admin.ModelAdmin):
     )
     fieldsets = (
         (None, {"fields": ("user", "kind", "status", "amount_column", "payment_method")}),
-        (_("What was bought"), {"fields": ("plan", "panel", "inbound", "renews", "account")}),
+        (
+            _("What was bought"),
+            {"fields": ("plan", "addon", "panel", "inbound", "renews", "account")},
+        ),
         (
             _("Provisioning"),
             {
@@ -268,6 +271,7 @@ class OrderAdmin(admin.ModelAdmin):
         "amount_column",
         "payment_method",
         "plan",
+        "addon",
         "panel",
         "inbound",
         "renews",
