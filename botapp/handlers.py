@@ -2,8 +2,9 @@
 
 Every step's state is in the button's callback data (botapp.callbacks) or in a row
 (an order awaiting its receipt, a PendingInput), so any worker can handle any update
-and a restart loses nothing. Every handler runs under ``_guarded``: whatever goes
-wrong is logged and the customer reads a short apology in their language.
+and a restart loses nothing. The entry points (on_message, on_callback) catch
+whatever goes wrong below them: it is logged and the customer reads a short apology
+in their language, never a traceback.
 """
 
 import io
