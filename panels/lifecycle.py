@@ -555,24 +555,27 @@ def account_regenerate_link(*, account: ClientAccount, actor, note: str = "") ->
     The sub id is kept, so subscription apps pick the new config up by themselves.
     The caller sends the customer the new config (botapp.notify.send_account).
     """
+    from panels.links import LinkError
     from panels.provisioning import account_links
 
     _live(account)
 
     def work(xui):
         on_panel = _read(xui, account, with_usage=False)
-        client = _replace(xui, account, on_panel, _new_key(account))
-        return client
+        new_key = _new_key(account)
+        try:
+            # Built before the panel is touched: a key the link cannot carry must not
+            # leave the customer with a dead config and no new one.
+            links = account_links(
+                panel=account.panel, inbound=account.inbound, client={**on_panel.client, **new_key}
+            )
+        except LinkError as exc:
+            raise LifecycleError(str(exc)) from exc
+        return _replace(xui, account, on_panel, new_key), links
 
-    client = _panel_call(account, work)
+    client, (config_url, sub_url) = _panel_call(account, work)
     protocol = account.inbound.protocol
     key = client.get("password") if protocol in ("trojan", "shadowsocks") else client.get("id")
-    try:
-        config_url, sub_url = account_links(
-            panel=account.panel, inbound=account.inbound, client=client
-        )
-    except ValueError as exc:  # LinkError: the panel has the new key; the link must follow
-        raise LifecycleError(str(exc)) from exc
     old_qr = account.qr_code_path.name if account.qr_code_path else ""
     qr_path = save_qr(
         text=config_url, name=account.email, media_root=settings.MEDIA_ROOT, old_path=old_qr

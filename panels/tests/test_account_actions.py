@@ -230,3 +230,15 @@ def test_a_deleted_account_is_refused(action, account, staff_user):
     account.refresh_from_db()
     with pytest.raises(lifecycle.LifecycleError):
         ACTIONS[action](account, staff_user)
+
+
+def test_a_link_that_cannot_be_built_leaves_the_old_key(account, fake_xui):
+    before = on_panel(fake_xui, account.email)
+    inbound = account.inbound
+    inbound.stream_settings = {**inbound.stream_settings, "security": "xtls"}
+    inbound.save()
+    account.refresh_from_db()
+    with pytest.raises(lifecycle.LifecycleError):
+        lifecycle.account_regenerate_link(account=account, actor=None)
+    assert on_panel(fake_xui, account.email)["id"] == before["id"] == account.uuid
+    assert not AccountEvent.objects.exists()
