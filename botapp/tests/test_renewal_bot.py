@@ -192,3 +192,17 @@ def test_renewing_a_service_deleted_after_the_order_charges_nothing(bot, tg, joh
     john.refresh_from_db()
     assert john.balance == plan.price
     assert Order.objects.get(kind="renew").status == "cancelled"
+
+
+def test_a_persian_customer_renews_in_persian(bot, tg, sara, plan, inbound, xui):
+    account = sold_account(sara, plan, inbound.panel, inbound)
+    fund(sara, plan.price)
+    open_account(bot, SARA, account)
+    bot.press(SARA, "🔄 تمدید")
+    assert "لینک شما تغییری نمی‌کند" in bot.screen(SARA)
+    bot.press(SARA, "1 Month")
+    assert "۱۵۰٬۰۰۰ تومان" in bot.screen(SARA)
+    bot.press(SARA, "کیف پول")
+
+    assert Order.objects.get(kind="renew").status == "fulfilled"
+    assert any("سرویس شما تمدید شد." in t for t in tg.texts_to(SARA))
