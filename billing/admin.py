@@ -288,7 +288,7 @@ class OrderAdmin(admin.ModelAdmin):
         "paid_at",
         "fulfilled_at",
     )
-    actions = ["refund_to_wallet"]
+    actions = ["refund_to_wallet", "retry_provisioning"]
 
     def has_add_permission(self, request):
         return False
@@ -300,6 +300,9 @@ class OrderAdmin(admin.ModelAdmin):
         return False
 
     def has_refund_permission(self, request):
+        return request.user.has_perm("billing.change_order")
+
+    def has_retry_permission(self, request):
         return request.user.has_perm("billing.change_order")
 
     @admin.display(description=_("amount"), ordering="amount")
@@ -389,6 +392,52 @@ class OrderAdmin(admin.ModelAdmin):
                     },
                     messages.SUCCESS,
                 )
+
+    @admin.action(description=_("Retry provisioning now"), permissions=["retry"])
+    def retry_provisioning(self, request, queryset):
+        # What retry_provisioning does from cron, for the orders an operator picked:
+        # the lease in order_provision keeps it from racing the cron job.
+        from botapp.notify import provision_and_notify
+
+        for order in queryset.order_by("pk"):
+            if order.status != Order.Status.PAID or order.kind == Order.Kind.TOPUP:
+                self.message_user(
+                    request,
+                    _(
+                        "Order #%(id)s is %(status)s: only paid orders not yet delivered "
+                        "are retried."
+                    )
+                    % {"id": order.pk, "status": order.get_status_display()},
+                    messages.WARNING,
+                )
+                continue
+            try:
+                result = provision_and_notify(order.pk)
+            except Exception:
+                log.exception("retrying order %s from the admin failed", order.pk)
+                self.message_user(
+                    request,
+                    _("Order #%(id)s: the retry failed (see the log).") % {"id": order.pk},
+                    messages.ERROR,
+                )
+                continue
+            level, text = {
+                Outcome.DELIVERED: (messages.SUCCESS, _("Order #%(id)s delivered.")),
+                Outcome.PENDING: (
+                    messages.WARNING,
+                    _("Order #%(id)s: the panel failed again (%(error)s); it stays paid."),
+                ),
+                Outcome.REFUNDED: (
+                    messages.WARNING,
+                    _("Order #%(id)s could not be delivered and was refunded to the wallet."),
+                ),
+                Outcome.BUSY: (
+                    messages.INFO,
+                    _("Order #%(id)s is being provisioned right now by another process."),
+                ),
+                Outcome.NOT_PAID: (messages.INFO, _("Order #%(id)s needs nothing.")),
+            }[result.outcome]
+            self.message_user(request, text % {"id": order.pk, "error": result.error}, level)
 
 
 # --- receipts ----------------------------------------------------------------------------

@@ -155,3 +155,25 @@ def test_an_operator_moves_a_stuck_order_to_another_panel(
         assert decode_qr(tg.photos_to(JOHN)[-1]["photo"]) == account.config_url
     with pytest.raises(billing.BillingError):
         billing.order_move(order_id=order.pk, inbound_id=inbound.pk)  # delivered: stays
+
+
+def test_retry_provisioning_from_the_order_admin(
+    bot, tg, django_user_model, plan, inbound, xui, admin_client
+):
+    xui.stop()
+    order = _pay(bot, JOHN, django_user_model)
+    fulfilled = Order.objects.create(user=order.user, plan=plan, amount=1, status="cancelled")
+    xui.start()
+    response = admin_client.post(
+        "/admin/billing/order/",
+        {"action": "retry_provisioning", "_selected_action": [order.pk, fulfilled.pk]},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    page = response.content.decode()
+    assert f"Order #{order.pk} delivered." in page
+    assert f"Order #{fulfilled.pk} is cancelled: only paid orders" in page
+    order.refresh_from_db()
+    assert order.status == "fulfilled"
+    assert len(tg.photos_to(JOHN)) == 1
+    assert len(xui.all_clients()) == 1
