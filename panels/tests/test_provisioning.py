@@ -1,6 +1,5 @@
 """Provisioning a paid order on the fake panel: once, durably, or refunded."""
 
-
 import pytest
 import zxingcpp
 from django.conf import settings
