@@ -164,7 +164,11 @@ class UserAdmin(DjangoUserAdmin):
                 amount, note = form.cleaned_data["amount"], form.cleaned_data["note"]
                 try:
                     row = wallet_adjust(
-                        user_id=user.pk, amount=amount, note=note, created_by=request.user
+                        user_id=user.pk,
+                        amount=amount,
+                        note=note,
+                        created_by=request.user,
+                        request_id=form.cleaned_data["request_id"],
                     )
                 except BillingError as exc:
                     self.message_user(

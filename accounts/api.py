@@ -84,6 +84,7 @@ class UserViewSet(StaffReadOnlyViewSet):
                 amount=data.validated_data["amount"],
                 note=data.validated_data["note"],
                 created_by=request.user,
+                request_id=request.headers.get("Idempotency-Key", ""),
             )
         except InsufficientFunds as exc:
             raise Conflict(str(exc)) from exc

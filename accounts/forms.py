@@ -1,5 +1,7 @@
 """Forms of the operator console for users."""
 
+import uuid
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -21,6 +23,13 @@ class WalletAdjustForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
         help_text=_("Why the wallet is corrected; kept on the ledger row for audit."),
     )
+
+    # One id per rendered form: submitting the same page twice books one adjustment.
+    request_id = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["request_id"].initial = uuid.uuid4().hex
 
     def clean_amount(self):
         amount = self.cleaned_data["amount"]

@@ -226,15 +226,22 @@ def wallet_debit(
     )
 
 
-def wallet_adjust(*, user_id: int, amount: int, note: str, created_by) -> WalletTransaction:
-    """An operator's manual correction; the note is kept for audit."""
+def wallet_adjust(
+    *, user_id: int, amount: int, note: str, created_by, request_id: str = ""
+) -> WalletTransaction:
+    """An operator's manual correction; the note is kept for audit.
+
+    request_id identifies one submission (a form's hidden field, an API client's
+    Idempotency-Key): a double click or a retried request books the change once.
+    """
     if not note.strip():
         raise BillingError(_("An adjustment needs a note saying why."))
+    request_id = (request_id or uuid.uuid4().hex)[:64]
     return _wallet_apply(
         user_id=user_id,
         amount=amount,
         kind=WalletTransaction.Kind.ADJUSTMENT,
-        idempotency_key=f"adjust:{uuid.uuid4().hex}",
+        idempotency_key=f"adjust:{user_id}:{request_id}",
         note=note.strip(),
         created_by=created_by,
     )

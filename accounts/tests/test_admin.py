@@ -212,3 +212,16 @@ def test_api_token_keys_are_not_listed(admin_client, staff_user):
     assert page.status_code == 200
     assert staff_user.username in page.content.decode()
     assert token.key not in page.content.decode()
+
+
+def test_submitting_the_same_adjust_form_twice_books_once(admin_client, customer):
+    url = reverse("admin:accounts_user_adjust_wallet", args=[customer.pk])
+    page = admin_client.get(url)
+    request_id = page.context["form"]["request_id"].value()
+    assert request_id and f'value="{request_id}"' in page.content.decode()
+    data = {"amount": "25000", "note": "compensation", "request_id": request_id}
+    admin_client.post(url, data)
+    admin_client.post(url, data)
+    customer.refresh_from_db()
+    assert customer.balance == 25_000
+    assert WalletTransaction.objects.filter(user=customer).count() == 1

@@ -192,3 +192,16 @@ def test_users_are_read_only(staff_user, customer):
     assert client.delete(f"/api/v1/users/{customer.pk}/").status_code == 405
     customer.refresh_from_db()
     assert customer.balance == 0
+
+
+def test_a_retried_adjustment_with_the_same_idempotency_key_books_once(staff_user, customer):
+    client = api(staff_user)
+    url = f"/api/v1/users/{customer.pk}/adjust-wallet/"
+    for _ in range(2):
+        response = client.post(
+            url, {"amount": 7_000, "note": "retry"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1"
+        )
+        assert response.status_code == 200
+    client.post(url, {"amount": 1_000, "note": "other"}, format="json", HTTP_IDEMPOTENCY_KEY="k-2")
+    customer.refresh_from_db()
+    assert customer.balance == 8_000
