@@ -35,7 +35,7 @@ format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-demo: $(VENV)/.installed
+demo: $(VENV)/.installed .env
 	$(PY) manage.py demo
 
 bench: $(VENV)/.installed

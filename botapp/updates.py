@@ -2,6 +2,7 @@
 
 import logging
 
+from django.db import close_old_connections
 from telebot import types
 
 from botapp.telegram import get_bot, webhook_reply
@@ -27,7 +28,12 @@ def process_update(data: dict, *, allow_reply: bool = False) -> dict | None:
 
 def process_updates(updates: list) -> None:
     for update in updates:
+        # runbot lives for weeks: do per update what Django does per request, so a
+        # connection the database dropped (MariaDB's wait_timeout) is replaced, not used.
+        close_old_connections()
         try:
             get_bot().process_new_updates([update])
         except Exception:
             log.exception("update %s could not be processed", update.update_id)
+        finally:
+            close_old_connections()

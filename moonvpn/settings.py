@@ -142,7 +142,10 @@ def _database():
             "init_command": "SET sql_mode='STRICT_TRANS_TABLES,NO_ENGINE_SUBSTITUTION'",
         }
         db["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
-    db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+    # Reusing connections saves a connect per webhook update; health checks replace
+    # one the server closed in the meantime.
+    db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    db["CONN_HEALTH_CHECKS"] = True
     return db
 
 
