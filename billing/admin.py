@@ -34,11 +34,13 @@ from billing.models import (
 from billing.services import (
     BillingError,
     ReceiptAlreadyReviewed,
+    order_move,
     order_refund,
     receipt_approve,
     receipt_reject,
 )
 from botapp.notify import after_receipt_decision
+from panels.models import Inbound
 from panels.provisioning import Outcome, ProvisionResult
 
 log = logging.getLogger(__name__)
@@ -209,6 +211,22 @@ class WalletTransactionAdmin(admin.ModelAdmin):
 # --- orders ------------------------------------------------------------------------------
 
 
+class OrderMoveForm(forms.Form):
+    inbound = forms.ModelChoiceField(
+        label=_("New inbound"),
+        queryset=Inbound.objects.filter(
+            is_sellable=True,
+            status=Inbound.Status.ACTIVE,
+            link_problem="",
+            panel__is_active=True,
+        ).select_related("panel"),
+        help_text=_(
+            "A sellable inbound on a working panel. The order keeps its payment; the next "
+            "retry creates the client there."
+        ),
+    )
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     """Orders move only through billing.services; the page shows them, actions act."""
@@ -288,7 +306,7 @@ class OrderAdmin(admin.ModelAdmin):
         "paid_at",
         "fulfilled_at",
     )
-    actions = ["refund_to_wallet", "retry_provisioning"]
+    actions = ["refund_to_wallet", "retry_provisioning", "move_to_another_inbound"]
 
     def has_add_permission(self, request):
         return False
@@ -392,6 +410,41 @@ class OrderAdmin(admin.ModelAdmin):
                     },
                     messages.SUCCESS,
                 )
+
+    @admin.action(description=_("Move to another panel…"), permissions=["retry"])
+    def move_to_another_inbound(self, request, queryset):
+        # First POST (from the changelist) shows the choice of inbound; its POST moves.
+        form = OrderMoveForm(request.POST if "move_order_form" in request.POST else None)
+        if form.is_valid():
+            inbound = form.cleaned_data["inbound"]
+            for order_id in queryset.order_by("pk").values_list("pk", flat=True):
+                try:
+                    order_move(order_id=order_id, inbound_id=inbound.pk)
+                except BillingError as exc:
+                    self.message_user(
+                        request,
+                        _("Order #%(id)s was not moved: %(reason)s")
+                        % {"id": order_id, "reason": exc},
+                        messages.ERROR,
+                    )
+                    continue
+                self.message_user(
+                    request,
+                    _("Order #%(id)s now goes to %(inbound)s; retry it to deliver it there.")
+                    % {"id": order_id, "inbound": inbound},
+                    messages.SUCCESS,
+                )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Move orders to another panel"),
+            "opts": self.opts,
+            "form": form,
+            "orders": queryset.select_related("user", "panel", "inbound"),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, "admin/billing/order/move.html", context)
 
     @admin.action(description=_("Retry provisioning now"), permissions=["retry"])
     def retry_provisioning(self, request, queryset):
