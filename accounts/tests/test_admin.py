@@ -1,5 +1,7 @@
 """The operator console as a whole, and the user pages (balance, adjust wallet)."""
 
+import uuid
+
 import pytest
 from django.contrib import admin
 from django.contrib.admin.utils import quote
@@ -8,6 +10,9 @@ from django.urls import reverse
 
 from accounts.tests.samples import make_topup_receipt, make_world
 from billing.models import WalletTransaction
+from panels.models import Inbound
+from panels.services import panel_sync
+from panels.xui import PanelConfig, XuiClient
 
 pytestmark = pytest.mark.django_db
 
@@ -202,6 +207,53 @@ def test_operator_pages_work_in_persian(admin_client, customer, django_user_mode
     assert approved.status_code == 200
     customer.refresh_from_db()
     assert customer.balance == 1_450_000
+
+
+def test_operator_pages_are_persian_by_default(admin_client, customer, xui_panel, fake_xui):
+    # No Accept-Language header: operators who never picked a language get LANGUAGE_CODE,
+    # so MoonVPN's own columns, actions and templates must come out of the fa catalogue.
+    remote = fake_xui.add_inbound(protocol="vless", remark="DE")
+    panel_sync(panel=xui_panel)
+    inbound = Inbound.objects.get(remote_id=remote)
+    xui = XuiClient(PanelConfig(base_url=fake_xui.url, username="admin", password="secret"))
+    xui.add_client(remote, "vless", {"id": str(uuid.uuid4()), "email": "alice", "enable": True})
+    make_topup_receipt(customer)
+    # (Persian that must appear, the English it replaces)
+    pages = {
+        reverse("admin:billing_receipt_changelist"): [
+            ("تأیید رسیدهای انتخاب‌شده", "Approve selected receipts"),
+            ("تصویر یکسان با", "same image as"),
+            ("در انتظار بررسی", "pending review"),
+        ],
+        reverse("admin:panels_panel_changelist"): [
+            ("وضعیت سلامت", ">health<"),
+            ("اکانت‌ها / ظرفیت", "accounts / capacity"),
+            ("همگام‌سازی فوری", "Sync now"),
+        ],
+        reverse("admin:panels_inbound_changelist"): [
+            ("اینباندها", "Inbounds"),
+            ("مشکل لینک", "link problem"),
+            ("کلاینت‌های روی پنل", "clients on the panel"),
+        ],
+        reverse("admin:panels_inbound_clients", args=[inbound.pk]): [
+            ("کلاینت، به‌صورت زنده از پنل خوانده شد.", "read live from the panel"),
+            ("آنلاین", "Online"),
+            ("مصرف / کل", "Used / total"),
+        ],
+        reverse("admin:accounts_user_adjust_wallet", args=[customer.pk]): [
+            ("اصلاح کیف پول", "Adjust the wallet of"),
+            ("موجودی فعلی:", "Current balance:"),
+            ("ثبت اصلاح موجودی", "Book the adjustment"),
+        ],
+    }
+    for url, texts in pages.items():
+        page = admin_client.get(url)
+        assert page.status_code == 200, url
+        assert page.headers["Content-Language"] == "fa", url
+        html = page.content.decode()
+        for persian, english in texts:
+            assert persian in html, (url, persian)
+            assert english not in html, (url, english)
 
 
 def test_api_token_keys_are_not_listed(admin_client, staff_user):

@@ -14,6 +14,10 @@ pytestmark = pytest.mark.django_db
 
 GB = 1024**3
 
+# These tests read the console's English texts; Persian is checked in
+# accounts/tests/test_admin.py (test_operator_pages_are_persian_by_default).
+EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
+
 
 def _messages(response):
     return [str(m) for m in response.context["messages"]]
@@ -25,6 +29,7 @@ def test_sync_now_action_syncs_and_reports(admin_client, xui_panel, fake_xui):
         reverse("admin:panels_panel_changelist"),
         {"action": "sync_now", "_selected_action": [xui_panel.pk]},
         follow=True,
+        **EN,
     )
     assert any("synced 1 inbounds (1 new, 0 gone)" in m for m in _messages(response))
     assert Inbound.objects.filter(panel=xui_panel).count() == 1
@@ -50,6 +55,7 @@ def test_test_connection_success_stores_generation(admin_client, xui_panel, fake
         reverse("admin:panels_panel_changelist"),
         {"action": "test_connection", "_selected_action": [xui_panel.pk]},
         follow=True,
+        **EN,
     )
     assert any("API generation v2" in m for m in _messages(response))
     xui_panel.refresh_from_db()
@@ -91,7 +97,7 @@ def inbound_with_clients(xui_panel, fake_xui, customer):
 
 def test_inbound_client_list_is_read_live_and_links_accounts(admin_client, inbound_with_clients):
     inbound, account = inbound_with_clients
-    page = admin_client.get(reverse("admin:panels_inbound_clients", args=[inbound.pk]))
+    page = admin_client.get(reverse("admin:panels_inbound_clients", args=[inbound.pk]), **EN)
     html = page.content.decode()
     assert page.status_code == 200
     assert "read live from the panel" in html
@@ -109,7 +115,7 @@ def test_inbound_client_list_of_a_down_panel_shows_last_synced_data(
     inbound, account = inbound_with_clients
     panel_sync(panel=inbound.panel)
     fake_xui.stop()
-    page = admin_client.get(reverse("admin:panels_inbound_clients", args=[inbound.pk]))
+    page = admin_client.get(reverse("admin:panels_inbound_clients", args=[inbound.pk]), **EN)
     html = page.content.decode()
     assert page.status_code == 200
     assert "did not answer" in html
