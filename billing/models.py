@@ -194,8 +194,8 @@ class Order(models.Model):
     last_error = models.TextField(_("last error"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
-    paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
-    fulfilled_at = models.DateTimeField(_("fulfilled"), null=True, blank=True)
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    fulfilled_at = models.DateTimeField(_("fulfilled at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("order")
