@@ -24,9 +24,10 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from billing.formatting import format_bytes
+from botapp.admin import ReadOnlyAdmin
 from panels.admin_actions import AccountEventInline, ClientAccountActionsMixin
 from panels.admin_views import InboundLiveClientsMixin, PanelOperationsMixin
-from panels.models import ClientAccount, Inbound, Panel
+from panels.models import AccountReminder, ClientAccount, Inbound, Panel
 
 HEALTH_COLORS = {
     Panel.Health.OK: "#2e7d32",
@@ -560,3 +561,13 @@ class ClientAccountAdmin(ClientAccountActionsMixin, admin.ModelAdmin):
         if not account.traffic_limit_bytes:
             return f"{used} / ∞"
         return f"{used} / {format_bytes(account.traffic_limit_bytes, lang)}"
+
+
+@admin.register(AccountReminder)
+class AccountReminderAdmin(ReadOnlyAdmin):
+    """Reminders and clean-up notices: each sent at most once per account and term."""
+
+    list_display = ("account", "kind", "threshold", "outcome", "created_at")
+    list_filter = ("kind", "outcome", "created_at")
+    search_fields = ("account__email", "account__user__telegram_id")
+    list_select_related = ("account__panel",)

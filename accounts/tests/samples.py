@@ -14,7 +14,8 @@ from rest_framework.authtoken.models import Token
 
 from billing.models import AddOn, BankCard, Order, Plan, WalletTransaction
 from billing.services import order_create_topup, receipt_submit, wallet_credit
-from panels.models import AccountEvent, ClientAccount, Inbound, Panel
+from botapp.models import Notice
+from panels.models import AccountEvent, AccountReminder, ClientAccount, Inbound, Panel
 from panels.services import panel_sync
 
 PANEL_PASSWORD = "pa55-Secret-Never-Shown"
@@ -113,6 +114,8 @@ def make_world(staff, customer) -> SimpleNamespace:
     group = Group.objects.create(name="operators")
     addon = AddOn.objects.create(name="Extra 10 GB", kind=AddOn.Kind.TRAFFIC, amount=10, price=1)
     AccountEvent.objects.create(account=account, action="extend", actor=staff, note="sample")
+    AccountReminder.objects.create(account=account, kind="expiry", threshold=3, period=1)
+    Notice.objects.create(key=f"order:{order.pk}:delivered", order=order)
     return SimpleNamespace(
         staff=staff,
         customer=customer,
