@@ -2,7 +2,12 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.urls import include, path, re_path
+from django.utils.translation import gettext_lazy as _
 from django.views.static import serve
+
+admin.site.site_header = _("MoonVPN operator console")
+admin.site.site_title = _("MoonVPN")
+admin.site.index_title = _("Panels, sales and customers")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
