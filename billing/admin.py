@@ -40,6 +40,7 @@ from billing.services import (
     receipt_reject,
 )
 from botapp.notify import after_receipt_decision
+from moonvpn.admin import ReadOnlyAdmin
 from panels.models import Inbound
 from panels.provisioning import Outcome, ProvisionResult
 
@@ -139,7 +140,7 @@ class BankCardAdmin(admin.ModelAdmin):
 
 
 @admin.register(WalletTransaction)
-class WalletTransactionAdmin(admin.ModelAdmin):
+class WalletTransactionAdmin(ReadOnlyAdmin):
     """Append-only: nobody adds, changes or deletes a row here, superusers included."""
 
     list_display = (
@@ -177,15 +178,6 @@ class WalletTransactionAdmin(admin.ModelAdmin):
     )
     readonly_fields = fields
     actions = None
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("amount"), ordering="amount")
     def amount_column(self, row):
@@ -228,7 +220,7 @@ class OrderMoveForm(forms.Form):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ReadOnlyAdmin):
     """Orders move only through billing.services; the page shows them, actions act."""
 
     list_display = (
@@ -307,15 +299,6 @@ class OrderAdmin(admin.ModelAdmin):
         "fulfilled_at",
     )
     actions = ["refund_to_wallet", "retry_provisioning", "move_to_another_inbound"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_refund_permission(self, request):
         return request.user.has_perm("billing.change_order")
@@ -584,7 +567,7 @@ def approval_outcome(receipt: Receipt, result: ProvisionResult | None = None) ->
 
 
 @admin.register(Receipt)
-class ReceiptAdmin(admin.ModelAdmin):
+class ReceiptAdmin(ReadOnlyAdmin):
     """Receipts are reviewed here: approve or reject, never edited."""
 
     list_display = (
@@ -645,16 +628,6 @@ class ReceiptAdmin(admin.ModelAdmin):
         "created_at",
     )
     actions = ["approve_receipts", "reject_receipts"]
-
-    def has_add_permission(self, request):
-        # Receipts arrive as photos in the bot.
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_review_permission(self, request):
         return request.user.has_perm("billing.change_receipt")

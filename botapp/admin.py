@@ -3,22 +3,12 @@
 from django.contrib import admin
 
 from botapp.models import Notice
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        # A notice's row is what keeps it from being sent twice.
-        return False
+from moonvpn.admin import ReadOnlyAdmin
 
 
 @admin.register(Notice)
 class NoticeAdmin(ReadOnlyAdmin):
+    # Read-only above all because a notice's row is what keeps it from going out twice.
     list_display = ("key", "order", "created_at")
     list_filter = ("created_at",)
     search_fields = ("key", "order__id", "order__user__telegram_id")

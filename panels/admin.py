@@ -24,7 +24,7 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from billing.formatting import format_bytes
-from botapp.admin import ReadOnlyAdmin
+from moonvpn.admin import ReadOnlyAdmin
 from panels.admin_actions import AccountEventInline, ClientAccountActionsMixin
 from panels.admin_views import InboundLiveClientsMixin, PanelOperationsMixin
 from panels.models import AccountReminder, ClientAccount, Inbound, Panel
@@ -297,6 +297,26 @@ class InboundAdminForm(forms.ModelForm):
         return cleaned
 
 
+# What sync writes: shown on the inbound page, never edited there.
+INBOUND_SYNCED_FIELDS = (
+    "panel",
+    "remote_id",
+    "remark",
+    "protocol",
+    "port",
+    "listen",
+    "network",
+    "security",
+    "status",
+    "link_problem",
+    "client_count",
+    "accounts_link",
+    "last_synced_at",
+    "created_at",
+    "updated_at",
+)
+
+
 @admin.register(Inbound)
 class InboundAdmin(InboundLiveClientsMixin, admin.ModelAdmin):
     form = InboundAdminForm
@@ -320,49 +340,10 @@ class InboundAdmin(InboundLiveClientsMixin, admin.ModelAdmin):
     list_filter = ("panel", "status", "is_sellable", "protocol", "network", "security")
     list_select_related = ("panel",)
     search_fields = ("remark", "display_name", "panel__name", "port__exact")
-    readonly_fields = (
-        "panel",
-        "remote_id",
-        "remark",
-        "protocol",
-        "port",
-        "listen",
-        "network",
-        "security",
-        "status",
-        "link_problem",
-        "client_count",
-        "accounts_link",
-        "last_synced_at",
-        "created_at",
-        "updated_at",
-        "settings",
-        "stream_settings",
-    )
+    readonly_fields = (*INBOUND_SYNCED_FIELDS, "settings", "stream_settings")
     fieldsets = (
         (None, {"fields": ("is_sellable", "display_name")}),
-        (
-            _("On the panel (from the last sync)"),
-            {
-                "fields": (
-                    "panel",
-                    "remote_id",
-                    "remark",
-                    "protocol",
-                    "port",
-                    "listen",
-                    "network",
-                    "security",
-                    "status",
-                    "link_problem",
-                    "client_count",
-                    "accounts_link",
-                    "last_synced_at",
-                    "created_at",
-                    "updated_at",
-                )
-            },
-        ),
+        (_("On the panel (from the last sync)"), {"fields": INBOUND_SYNCED_FIELDS}),
         (
             _("Raw settings"),
             {"classes": ("collapse",), "fields": ("settings", "stream_settings")},
