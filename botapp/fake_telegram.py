@@ -676,6 +676,18 @@ class FakeTelegram:
 
     # ------------------------------------------------------------------ HTTP entry
 
+    def execute(self, method: str, params: dict) -> dict:
+        """Run a Bot API call inside the server, as Telegram runs the call a bot puts
+        in its webhook response (no HTTP request is made for it). Returns the JSON
+        answer the bot would have got."""
+        reply = self._handle_http(
+            f"/bot{self.token}/{method}",
+            "",
+            {"Content-Type": "application/json"},
+            json.dumps(params).encode(),
+        )
+        return json.loads(reply.body) if reply is not None else {}
+
     def _handle_http(self, path: str, query: str, headers: Any, body: bytes) -> _Reply | None:
         if self.latency:
             time.sleep(self.latency)

@@ -8,7 +8,6 @@ sellable inbound, a plan and a bank card.
 import json
 from dataclasses import dataclass
 
-import requests
 from django.conf import settings
 from django.test import Client
 
@@ -22,10 +21,6 @@ WEBHOOK_SECRET = "local-stand-in-secret"
 OPERATOR_CHAT = 900
 
 
-_session = requests.Session()
-_session.trust_env = False  # never send 127.0.0.1 through an HTTP(S)_PROXY
-
-
 def forward_webhook_reply(tg: FakeTelegram, response) -> None:
     """Do what Telegram does with a Bot API call in a webhook's response: execute it."""
     if response.status_code != 200 or not response.get("Content-Type", "").startswith(
@@ -33,8 +28,7 @@ def forward_webhook_reply(tg: FakeTelegram, response) -> None:
     ):
         return
     call = json.loads(response.content)
-    method = call.pop("method")
-    _session.post(tg.api_url.format(tg.token, method), json=call, timeout=10)
+    tg.execute(call.pop("method"), call)
 
 
 @dataclass
