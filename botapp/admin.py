@@ -13,4 +13,3 @@ class NoticeAdmin(ReadOnlyAdmin):
     list_filter = ("created_at",)
     search_fields = ("key", "order__id", "order__user__telegram_id")
     list_select_related = ("order",)
-    date_hierarchy = "created_at"
