@@ -345,6 +345,8 @@ def panel_apply(*, listing: PanelListing) -> SyncResult:
     with transaction.atomic():
         Inbound.objects.bulk_create(to_create, batch_size=500)
         Inbound.objects.bulk_update(to_update, inbound_fields, batch_size=500)
+        # Every inbound the panel listed was seen now, changed or not.
+        Inbound.objects.filter(panel=panel, remote_id__in=seen).update(last_synced_at=now)
         _write_account_states(changed_accounts)
         Panel.objects.filter(pk=panel.pk).update(
             health=Panel.Health.OK,

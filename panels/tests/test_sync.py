@@ -313,3 +313,16 @@ def test_add_panel_with_base_path_option(fake_xui):
         stdout=StringIO(),
     )
     assert Panel.objects.get(name="X").base_url == fake_xui.url
+
+
+def test_every_listed_inbound_is_stamped_as_synced(xui_panel, fake_xui):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    fake_xui.add_inbound(protocol="vless")
+    panel_sync(panel=xui_panel)
+    old = timezone.now() - timedelta(days=1)
+    Inbound.objects.update(last_synced_at=old)
+    panel_sync(panel=xui_panel)  # nothing changed on the panel
+    assert Inbound.objects.get().last_synced_at > old
