@@ -43,6 +43,20 @@ def changelist_url(model, **filters) -> str:
     return f"{url}?{query}" if query else url
 
 
+def _count_link(obj, annotation, related, model, lookup, label) -> str:
+    """'N things' linking to their changelist; the count comes from the list's annotation."""
+    if obj.pk is None:
+        return "—"
+    count = getattr(obj, annotation, None)
+    if count is None:
+        count = related.count()
+    return format_html(
+        '<a href="{}">{}</a>',
+        changelist_url(model, **{lookup: obj.pk}),
+        label(count) % {"count": count},
+    )
+
+
 def _count_per(model, fk: str, **filters):
     counts = (
         model.objects.filter(**{fk: OuterRef("pk")}, **filters)
@@ -258,16 +272,10 @@ class PanelAdmin(PanelOperationsMixin, admin.ModelAdmin):
 
     @admin.display(description=_("inbounds"))
     def inbounds_link(self, panel):
-        if panel.pk is None:
-            return "—"
-        count = getattr(panel, "inbound_count", None)
-        if count is None:
-            count = panel.inbounds.count()
-        return format_html(
-            '<a href="{}">{}</a>',
-            changelist_url(Inbound, panel__id__exact=panel.pk),
-            ngettext("%(count)s inbound", "%(count)s inbounds", count) % {"count": count},
-        )
+        return _count_link(
+            panel, "inbound_count", panel.inbounds, Inbound, "panel__id__exact",
+            lambda n: ngettext("%(count)s inbound", "%(count)s inbounds", n),
+        )  # fmt: skip
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = {
@@ -375,16 +383,10 @@ class InboundAdmin(InboundLiveClientsMixin, admin.ModelAdmin):
 
     @admin.display(description=_("accounts"), ordering="account_count")
     def accounts_link(self, inbound):
-        if inbound.pk is None:
-            return "—"
-        count = getattr(inbound, "account_count", None)
-        if count is None:
-            count = inbound.client_accounts.count()
-        return format_html(
-            '<a href="{}">{}</a>',
-            changelist_url(ClientAccount, inbound__id__exact=inbound.pk),
-            ngettext("%(count)s account", "%(count)s accounts", count) % {"count": count},
-        )
+        return _count_link(
+            inbound, "account_count", inbound.client_accounts, ClientAccount, "inbound__id__exact",
+            lambda n: ngettext("%(count)s account", "%(count)s accounts", n),
+        )  # fmt: skip
 
 
 # --- client accounts -----------------------------------------------------------------
