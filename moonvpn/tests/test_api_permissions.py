@@ -172,9 +172,8 @@ def test_model_permissions_allow_exactly_their_verb(django_user_model, targets):
     plan = targets["plan"]
     pricer = token_client(staff(django_user_model, "pricer", "billing.change_plan"))
 
-    assert pricer.patch(f"/api/v1/plans/{plan.pk}/", {"price": 99_000}, format="json").json()[
-        "price"
-    ] == 99_000
+    response = pricer.patch(f"/api/v1/plans/{plan.pk}/", {"price": 99_000}, format="json")
+    assert response.json()["price"] == 99_000
     assert pricer.delete(f"/api/v1/plans/{plan.pk}/").status_code == 403
     assert pricer.post("/api/v1/plans/", {}, format="json").status_code == 403
     assert Plan.objects.get(pk=plan.pk).price == 99_000
