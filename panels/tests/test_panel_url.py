@@ -8,13 +8,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from accounts.tests.samples import PANEL_PASSWORD, make_panel
-from panels.models import Panel
+from accounts.tests.samples import PANEL_PASSWORD, make_panel, make_plan
+from billing.models import Order
+from billing.services import order_pay_from_wallet, wallet_credit
+from panels.models import Inbound, Panel
+from panels.provisioning import Outcome, order_provision
 from panels.services import panel_clients_reset, panel_sync, panel_test_connection
 from panels.xui import PanelError
 
@@ -220,3 +223,39 @@ def test_last_error_never_carries_what_the_server_answered(
     assert panel.last_error and len(panel.last_error) <= 300
     assert "INTERNAL-ONLY" not in panel.last_error
     assert "INTERNAL-ONLY" not in api.get(f"/api/v1/panels/{panel.pk}/").content.decode()
+
+
+def test_an_orders_last_error_never_carries_what_the_server_answered(
+    api, customer, xui_panel, fake_xui, listener
+):
+    remote = fake_xui.add_inbound("vless")
+    assert panel_sync(panel=xui_panel).ok
+    inbound = Inbound.objects.get(panel=xui_panel, remote_id=remote)
+    Inbound.objects.filter(pk=inbound.pk).update(is_sellable=True)
+    plan = make_plan()
+    wallet_credit(user_id=customer.pk, amount=plan.price, kind="topup", idempotency_key="t1")
+    order = Order.objects.create(
+        user=customer, plan=plan, panel=xui_panel, inbound=inbound, amount=plan.price
+    )
+    order_pay_from_wallet(order_id=order.pk, user_id=customer.pk)
+    # The panel now answers from somewhere else (update(): as if it had moved there).
+    Panel.objects.filter(pk=xui_panel.pk).update(base_url=listener.url, api_generation="")
+
+    assert order_provision(order_id=order.pk).outcome is Outcome.PENDING
+
+    order.refresh_from_db()
+    assert order.last_error and "INTERNAL-ONLY" not in order.last_error
+    assert "INTERNAL-ONLY" not in api.get(f"/api/v1/orders/{order.pk}/").content.decode()
+
+
+def test_add_panel_refuses_a_url_with_user_and_password():
+    with pytest.raises(CommandError, match="without user:password@"):
+        call_command(
+            "add_panel",
+            "--name=x",
+            "--location=DE",
+            "--url=https://admin:secret@panel.example.com:2053/",
+            "--username=admin",
+            "--password=secret",
+        )
+    assert not Panel.objects.exists()
