@@ -1,19 +1,24 @@
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from panels.fields import EncryptedTextField
 
-_http_url = URLValidator(schemes=["http", "https"])
-
 
 def validate_panel_url(value: str) -> None:
-    """A panel URL is http(s) and carries no user:password@ (requests would send it)."""
-    _http_url(value)
-    if "@" in (urlsplit(value).netloc or ""):
+    """A panel URL is http(s) with a host, and carries no user:password@ (requests
+    would send it). Forms add URLField's fuller check; this is what Panel.save holds
+    every path to (a one-label docker host name such as http://xui:2053/ is fine)."""
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:
+        parts, host = None, None
+    if parts is None or parts.scheme not in ("http", "https") or not host:
+        raise ValidationError(_("Enter an http:// or https:// URL."), code="scheme")
+    if "@" in parts.netloc:
         raise ValidationError(
             _("Put the panel's username and password in their own fields, not in the URL."),
             code="userinfo",
