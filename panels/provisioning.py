@@ -25,7 +25,7 @@ from panels.links import LinkError, build_link, subscription_url
 from panels.models import ClientAccount, Inbound, Panel
 from panels.qr import save_qr
 from panels.services import _remember_generation, panel_client, panel_record_failure
-from panels.xui import DuplicateEmail, PanelError
+from panels.xui import DuplicateEmail, PanelError, error_summary
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +194,7 @@ def order_provision(*, order_id: int) -> ProvisionResult:
     except (PanelError, LinkError) as exc:
         if isinstance(exc, PanelError):
             panel_record_failure(order.panel, exc)
-        return _failed(order, str(exc))
+        return _failed(order, error_summary(exc))
 
     key = client.get("password") if order.inbound.protocol in ("trojan", "shadowsocks") else None
     expiry_ms = int(client.get("expiryTime") or 0)

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from panels.links import inbound_link_problem
 from panels.models import ClientAccount, Inbound, Panel
-from panels.xui import PanelAuthError, PanelConfig, PanelError, XuiClient
+from panels.xui import PanelAuthError, PanelConfig, PanelError, XuiClient, error_summary
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +76,10 @@ def _remember_generation(panel: Panel, client: XuiClient) -> None:
 def panel_record_failure(panel: Panel, exc: Exception) -> None:
     health = Panel.Health.AUTH_ERROR if isinstance(exc, PanelAuthError) else Panel.Health.DOWN
     now = timezone.now()
-    Panel.objects.filter(pk=panel.pk).update(
-        health=health, last_error=str(exc)[:2000], last_checked_at=now
-    )
-    panel.health, panel.last_error, panel.last_checked_at = health, str(exc)[:2000], now
+    # The summary: never what the remote server answered (readable over the API).
+    error = error_summary(exc)
+    Panel.objects.filter(pk=panel.pk).update(health=health, last_error=error, last_checked_at=now)
+    panel.health, panel.last_error, panel.last_checked_at = health, error, now
 
 
 def panel_test_connection(*, panel: Panel) -> str:
@@ -274,7 +274,7 @@ def panel_apply(*, listing: PanelListing) -> SyncResult:
     result = SyncResult(panel=panel)
     if listing.error is not None:
         panel_record_failure(panel, listing.error)
-        result.error = str(listing.error)
+        result.error = error_summary(listing.error)
         result.seconds = listing.seconds
         return result
     raw_inbounds = listing.raw_inbounds
