@@ -22,6 +22,11 @@ legacy    alireza0/x-ui: ``xui/API/inbounds/`` routes, cookie ``x-ui``, tgId is 
           string, 401 JSON with the XHR header.
 ========  ============================================================================
 
+A TLS inbound made by ``add_inbound`` carries the client-side TLS options the
+profile's inbound form saves (``Profile.tls_client``): ``allowInsecure`` up to 2.8.9,
+none from 2.8.10 (3x-ui commit 511adffc "Remove allowInsecure"), and from v3.2/v3.4
+``pinnedPeerCertSha256``/``verifyPeerCertByName``, which links carry as ``pcs``/``vcn``.
+
 Usage::
 
     with FakeXuiPanel(profile="v2") as panel:
@@ -93,6 +98,12 @@ class Profile:
     server_timestamps: bool  # created_at/updated_at on clients (v2.6.7+)
     traffic_extras: bool  # allTime/lastOnline/uuid/subId on traffic rows
     wrong_login_msg: str
+    # What the inbound form saves as tlsSettings.settings (the client-side TLS options):
+    # "insecure" = {allowInsecure, fingerprint} (<= v2.8.9 and the forks);
+    # "plain" = {fingerprint, echConfigList} (v2.8.10 "Remove allowInsecure" .. v3.1);
+    # "pins" = plain + pinnedPeerCertSha256 [] (v3.2+) + verifyPeerCertByName "" (v3.4+;
+    # v3.6.0 frontend/src/schemas/protocols/security/tls.ts).
+    tls_client: str = "insecure"
 
 
 PROFILES: dict[str, Profile] = {
@@ -115,6 +126,7 @@ PROFILES: dict[str, Profile] = {
         server_timestamps=True,
         traffic_extras=True,
         wrong_login_msg="Invalid username or password or two-factor code.",
+        tls_client="plain",
     ),
     "v2_old": Profile(
         name="v2_old",
@@ -135,6 +147,7 @@ PROFILES: dict[str, Profile] = {
         server_timestamps=False,
         traffic_extras=False,
         wrong_login_msg="Invalid username or password or secret.",
+        tls_client="insecure",
     ),
     "v3_0": Profile(
         name="v3_0",
@@ -155,6 +168,7 @@ PROFILES: dict[str, Profile] = {
         server_timestamps=True,
         traffic_extras=True,
         wrong_login_msg="Invalid username or password or two-factor code.",
+        tls_client="plain",
     ),
     "v3": Profile(
         name="v3",
@@ -175,6 +189,7 @@ PROFILES: dict[str, Profile] = {
         server_timestamps=True,
         traffic_extras=True,
         wrong_login_msg="Invalid username or password or two-factor code.",
+        tls_client="pins",
     ),
     "legacy": Profile(
         name="legacy",
@@ -195,6 +210,7 @@ PROFILES: dict[str, Profile] = {
         server_timestamps=False,
         traffic_extras=False,
         wrong_login_msg="wrong username or password",
+        tls_client="insecure",
     ),
 }
 
@@ -468,7 +484,7 @@ class FakeXuiPanel:
             if settings is None:
                 settings = _default_settings(protocol)
             if stream_settings is None:
-                stream_settings = _default_stream(network, security)
+                stream_settings = _default_stream(network, security, self.profile.tls_client)
             inbound_id = self._next_inbound_id
             self._next_inbound_id += 1
             inbound: dict[str, Any] = {
@@ -1299,7 +1315,16 @@ def _default_settings(protocol: str) -> dict[str, Any]:
     return {"clients": []}
 
 
-def _default_stream(network: str, security: str) -> dict[str, Any]:
+def _tls_client_settings(shape: str) -> dict[str, Any]:
+    if shape == "insecure":
+        return {"allowInsecure": False, "fingerprint": "chrome"}
+    settings: dict[str, Any] = {"fingerprint": "chrome", "echConfigList": ""}
+    if shape == "pins":
+        settings.update(pinnedPeerCertSha256=[], verifyPeerCertByName="")
+    return settings
+
+
+def _default_stream(network: str, security: str, tls_client: str = "insecure") -> dict[str, Any]:
     stream: dict[str, Any] = {"network": network, "security": security, "externalProxy": []}
     if network == "tcp":
         stream["tcpSettings"] = {"acceptProxyProtocol": False, "header": {"type": "none"}}
@@ -1323,7 +1348,7 @@ def _default_stream(network: str, security: str) -> dict[str, Any]:
             "maxVersion": "1.3",
             "alpn": ["h2", "http/1.1"],
             "certificates": [{"certificateFile": "/root/cert.crt", "keyFile": "/root/private.key"}],
-            "settings": {"allowInsecure": False, "fingerprint": "chrome"},
+            "settings": _tls_client_settings(tls_client),
         }
     elif security == "reality":
         key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
