@@ -29,13 +29,15 @@ proxy software by the interop suite, ``pytest -m interop``):
   upgrade ("bogus greeting"), and Hiddify (ray2sing ``common.go``) forces http/1.1 for
   both. ``xhttp`` keeps the list: Xray picks the HTTP version from it
   (``splithttp/dialer.go`` decideHTTPVersion).
-* A self-signed certificate (``tlsSettings.settings.allowInsecure``, 3x-ui <= 2.8.9)
-  is announced in every link: ``allowInsecure=1`` on URI links (v2rayNG and Hiddify
-  read it) and, in the VMess JSON, ``"allowInsecure": true`` (3x-ui's v2 export, read
-  by Hiddify) and ``"insecure": "1"`` (what v2rayN and v2rayNG read).
-* 3x-ui v3.2+ replaced allowInsecure with ``verifyPeerCertByName`` and
-  ``pinnedPeerCertSha256`` (``internal/sub/service.go`` applyShareTLSParams); they go
-  out as ``vcn`` and ``pcs`` (comma-joined), in the URI and in the VMess JSON alike.
+* A self-signed certificate (``tlsSettings.settings.allowInsecure``, which the 3x-ui
+  form set up to 2.8.9) is announced in every link: ``allowInsecure=1`` on URI links
+  (v2rayNG and Hiddify read it) and, in the VMess JSON, ``"allowInsecure": true`` (the
+  panel's <= 2.8.9 export, read by Hiddify) and ``"insecure": "1"`` (what v2rayN and
+  v2rayNG read). 3x-ui 2.8.10 dropped the key from its links, following Xray, which
+  has refused ``allowInsecure`` since June 2026; we keep it for inbounds that have it.
+* Its replacements, ``pinnedPeerCertSha256`` (3x-ui v3.2+) and ``verifyPeerCertByName``
+  (v3.4+), go out as ``pcs`` (comma-joined) and ``vcn``, in the URI and in the VMess
+  JSON alike (v3.6 ``internal/sub/service.go`` applyShareTLSParams).
 """
 
 from __future__ import annotations
