@@ -35,6 +35,9 @@ Usage::
         ...
         assert panel.find_client("alice")
 
+``panel.sub_url`` is the subscription server (``<sub_url><subId>``), serving links built
+the way 3x-ui v2.9.4's sub/subService.go builds them (panels.fake_xui_sub).
+
 Faults (all take effect on the next request; ``panel.clear_faults()`` undoes them):
 
 * ``panel.fail_next(status=500, count=1)`` — answer ``status`` with an empty body
@@ -75,7 +78,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from panels.fake_xui_sub import sub_links
+
 __all__ = ["PROFILES", "FakeXuiPanel", "Faults", "Profile"]
+
+SUB_PATH = "/sub/"  # the subscription server's default subPath
 
 
 @dataclass(frozen=True)
@@ -431,6 +438,13 @@ class FakeXuiPanel:
             raise RuntimeError("start() the fake panel first")
         return f"http://127.0.0.1:{self.port}{self.base_path}"
 
+    @property
+    def sub_url(self) -> str:
+        """The subscription server's base (3x-ui's is its own listener, port 2096)."""
+        if self.port is None:
+            raise RuntimeError("start() the fake panel first")
+        return f"http://127.0.0.1:{self.port}{SUB_PATH}"
+
     # ------------------------------------------------------------------ faults & log
 
     def fail_next(self, status: int = 500, count: int | None = 1) -> None:
@@ -648,6 +662,8 @@ class FakeXuiPanel:
                 resp = _Response(faults.fail_status)
             elif faults.html:
                 resp = _Response(200, LOGIN_PAGE, "text/html; charset=utf-8")
+            elif method == "GET" and path.startswith(SUB_PATH):
+                resp = self._subscription(unquote(path[len(SUB_PATH) :]), handler.headers)
             elif route is None:
                 resp = _Response(404)
             else:
@@ -668,6 +684,18 @@ class FakeXuiPanel:
                 handler.wfile.write(resp.body)
         except OSError:
             handler.close_connection = True
+
+    def _subscription(self, sub_id: str, headers) -> _Response:
+        # sub/subController.go: base64 of the newline-joined links (subEncrypt on);
+        # an unknown subId is HTTP 400 "Error!". The address is the request's host.
+        address = (headers.get("Host") or "127.0.0.1").rsplit(":", 1)[0].strip("[]")
+        with self._lock:
+            inbounds = [copy.deepcopy(self._inbounds[i]) for i in sorted(self._inbounds)]
+        links = sub_links(inbounds, sub_id, address)
+        if not sub_id or not links:
+            return _Response(400, b"Error!", "text/plain; charset=utf-8")
+        body = base64.b64encode("\n".join(links).encode())
+        return _Response(200, body, "text/plain; charset=utf-8")
 
     def _dispatch_safely(self, method, route, query, handler, raw, faults) -> _Response:
         try:
