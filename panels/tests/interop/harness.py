@@ -100,6 +100,7 @@ def deliver(
     protocol: str,
     stream: dict[str, Any],
     settings: dict[str, Any] | None = None,
+    sub_base_url: str = SUB_BASE,
 ) -> Delivered:
     """Sell one plan on a new inbound of ``fake``: the link the customer is sent."""
     port = servers.free_port()
@@ -113,7 +114,7 @@ def deliver(
         username=fake.username,
         password=fake.password,
         public_host="127.0.0.1",
-        sub_base_url=SUB_BASE,
+        sub_base_url=sub_base_url,
     )
     panel_sync(panel=panel)
     inbound = Inbound.objects.get(panel=panel, remote_id=remote)

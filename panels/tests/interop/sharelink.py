@@ -197,3 +197,24 @@ def singbox_outbound(link: ShareLink, *, tag: str = "proxy") -> dict[str, Any]:
     if transport is not None:
         out["transport"] = transport
     return out
+
+
+def differences(ours: str, theirs: str) -> dict[str, tuple[str, str]]:
+    """What a client would do differently with ``theirs`` than with ``ours``.
+
+    Compares what the connection uses (address, key, cipher, transport, security and
+    every query key); the remark and key order are not compared, and an empty value
+    is the same as a missing one (clients treat them alike).
+    """
+    a, b = parse(ours), parse(theirs)
+    out: dict[str, tuple[str, str]] = {}
+    for name in ("scheme", "host", "port", "secret", "method", "network", "security"):
+        if getattr(a, name) != getattr(b, name):
+            out[name] = (getattr(a, name), getattr(b, name))
+    if a.scheme == "vmess" and {a.method, b.method} <= {"auto", ""}:
+        out.pop("method", None)
+    keys = {k for k, v in a.params.items() if v} | {k for k, v in b.params.items() if v}
+    for key in sorted(keys):
+        if a.get(key) != b.get(key):
+            out[key] = (a.get(key), b.get(key))
+    return out
