@@ -875,8 +875,8 @@ def test_other_transports_keep_the_inbounds_alpn(protocol, net):
 
 def test_vmess_self_signed_certificate_carries_allow_insecure_and_insecure():
     vmess = _tls_query("vmess", _tls_inbound("vmess", "tcp", allowInsecure=True))
-    # "allowInsecure" is 3x-ui's v2 export (Hiddify reads it); "insecure" is what
-    # v2rayN (VmessFmt.cs) and v2rayNG (VmessFmt.kt) read.
+    # "allowInsecure" is 3x-ui's own (<= 2.8.9) export; "insecure" is what v2rayN
+    # (VmessFmt.cs), v2rayNG (VmessFmt.kt) and Hiddify (ray2sing common.go) read.
     assert vmess["allowInsecure"] is True
     assert vmess["insecure"] == "1"
     trusted = _tls_query("vmess", _tls_inbound("vmess", "tcp", allowInsecure=False))
