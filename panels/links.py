@@ -33,8 +33,9 @@ proxy software by the interop suite, ``pytest -m interop``):
   form set up to 2.8.9) is announced in every link: ``allowInsecure=1`` on URI links
   (v2rayNG, Hiddify and v2rayN for trojan read it) and, in the VMess JSON,
   ``"allowInsecure": true`` (the panel's own <= 2.8.9 export) and ``"insecure": "1"``
-  (the key v2rayN, v2rayNG and Hiddify actually read). 3x-ui 2.8.10 dropped the key from its links, following Xray, which
-  has refused ``allowInsecure`` since June 2026; we keep it for inbounds that have it.
+  (the key v2rayN, v2rayNG and Hiddify actually read). 3x-ui 2.8.10 dropped the key
+  from its links, following Xray, which has refused ``allowInsecure`` since June 2026;
+  we keep it for inbounds that have it.
 * Its replacements, ``pinnedPeerCertSha256`` (3x-ui v3.2+) and ``verifyPeerCertByName``
   (v3.4+), go out as ``pcs`` (comma-joined) and ``vcn``, in the URI and in the VMess
   JSON alike (v3.6 ``internal/sub/service.go`` applyShareTLSParams).

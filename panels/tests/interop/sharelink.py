@@ -13,8 +13,10 @@ sing-box outbound, reading each key the way the common client apps do:
   ``allowinsecure``).
 * VMess: v2rayN's JSON (``VmessFmt.cs``): ``add``, ``port``, ``id``, ``scy``, ``net``,
   ``type``, ``host``, ``path``, ``tls``, ``sni``, ``alpn``, ``fp``; an insecure
-  certificate is ``"insecure": "1"`` (v2rayN, v2rayNG ``VmessFmt.kt``) or
-  ``"allowInsecure": true`` (the 3x-ui v2 export, read by Hiddify).
+  certificate is ``"insecure": "1"`` only: v2rayN (``Models/Dto/VmessQRCode.cs``),
+  v2rayNG (``dto/VmessQRCode.kt``) and Hiddify (ray2sing looks the JSON key up as
+  ``insecure`` or ``allowinsecure``, case-sensitively) ignore 3x-ui's own
+  ``"allowInsecure": true``.
 * Shadowsocks: SIP002 (``ss://base64(method:password)@host:port``, padded or not,
   URL-safe or not) and SIP022 plain ``method:password`` for 2022 ciphers.
 
@@ -114,7 +116,7 @@ def _parse_vmess(payload: str) -> ShareLink:
         value = data.get(key)
         if value not in (None, ""):
             params[key] = str(value)
-    if _truthy(data.get("insecure")) or _truthy(data.get("allowInsecure")):
+    if _truthy(data.get("insecure")):
         params["allowInsecure"] = "1"
     tls = str(data.get("tls") or "none")
     return ShareLink(
