@@ -922,3 +922,12 @@ def test_empty_v3_tls_fields_add_nothing():
     inbound = _tls_inbound("trojan", "tcp", verifyPeerCertByName="", pinnedPeerCertSha256=[])
     query = _tls_query("trojan", inbound)
     assert not {"vcn", "pcs", "allowInsecure"} & query.keys()
+
+
+def test_vmess_carries_the_ech_config_like_the_uri_links():
+    # 3x-ui's own VMess export has it too (v3.6 internal/sub/service.go applyVmessTLSParams).
+    inbound = _tls_inbound("vmess", "tcp", echConfigList="AEn+DQBFKwAgACABWIHUGj4u")
+    assert _tls_query("vmess", inbound)["ech"] == "AEn+DQBFKwAgACABWIHUGj4u"
+    assert _tls_query("vless", _tls_inbound("vless", "tcp", echConfigList="AEn+DQ"))["ech"] == (
+        "AEn+DQ"
+    )
