@@ -98,6 +98,12 @@ def panel_client_object(*, order: Order, expires_at) -> dict:
         client["id"] = order.client_uuid
     if inbound.protocol == "vmess":
         client["security"] = "auto"
+    if inbound.protocol == "shadowsocks":
+        # As the 3x-ui form does (inbound_modal.html): a legacy cipher's clients carry
+        # the inbound's method -- Xray refuses a client with none ("unsupported cipher
+        # method") and the inbound stops loading -- and 2022 clients carry "".
+        method = str((inbound.settings or {}).get("method") or "")
+        client["method"] = "" if method.startswith("2022-") else method
     if inbound.protocol == "vless":
         vision = stream.get("network") == "tcp" and stream.get("security") in ("tls", "reality")
         client["flow"] = "xtls-rprx-vision" if vision else ""
