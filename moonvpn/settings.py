@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 import environ
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -24,7 +25,10 @@ def _fail(message):
 
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# The test runner turns this off (moonvpn/pytest_env.py): a developer's .env, which
+# `make run` writes, must not change what the tests see.
+if os.environ.get("MOONVPN_READ_DOTENV", "true").strip().lower() not in ("0", "false", "no", "off"):
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 _BOOLEANS = {
     "true": True,
@@ -61,6 +65,18 @@ if not SECRET_KEY:
         SECRET_KEY = "insecure-dev-key-only-for-debug"
     else:
         _fail("SECRET_KEY is not set (set it, or set DEBUG=true for local development)")
+elif not DEBUG:
+    # Django's own deploy check (security.W009): 50 characters, 5 of them distinct. A
+    # placeholder such as .env.example's change-me would let anyone forge sessions.
+    if (
+        SECRET_KEY.startswith("django-insecure-")
+        or len(SECRET_KEY) < 50
+        or len(set(SECRET_KEY)) < 5
+    ):
+        _fail(
+            "SECRET_KEY is a placeholder or too short (at least 50 random characters): "
+            "generate one with python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
+        )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -184,6 +200,15 @@ PANEL_SECRETS_KEY = (
         hashlib.sha256(f"moonvpn-panel-secrets:{SECRET_KEY}".encode()).digest()
     ).decode()
 )
+try:
+    # A bad key would only show when a panel secret is first stored or read.
+    Fernet(PANEL_SECRETS_KEY.encode())
+except ValueError:
+    _fail(
+        "PANEL_SECRETS_KEY is not a Fernet key (32 url-safe base64-encoded bytes): generate "
+        "one with python -c 'from cryptography.fernet import Fernet as F; "
+        "print(F.generate_key().decode())'"
+    )
 
 # Telegram
 TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
