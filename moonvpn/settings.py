@@ -91,9 +91,11 @@ INSTALLED_APPS = [
     "panels",
     "billing",
     "botapp",
+    "ops",
 ]
 
 MIDDLEWARE = [
+    "ops.middleware.HealthzMiddleware",  # first: no host check, no HTTPS redirect
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -214,6 +216,11 @@ except ValueError:
 TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
 TELEGRAM_API_URL = env.str("TELEGRAM_API_URL", default="https://api.telegram.org").rstrip("/")
 TELEGRAM_WEBHOOK_SECRET = env.str("TELEGRAM_WEBHOOK_SECRET", default="")
+# polling: `runbot` (the compose `bot` service) polls; webhook: Telegram posts to the web
+# service (after `set_webhook URL`) and `runbot` waits idle instead of competing with it.
+BOT_MODE = env.str("BOT_MODE", default="polling").strip().lower()
+if BOT_MODE not in ("polling", "webhook"):
+    _fail(f"BOT_MODE must be polling or webhook, not {BOT_MODE!r}")
 try:
     ADMIN_TELEGRAM_IDS = [int(x) for x in env.list("ADMIN_TELEGRAM_IDS", default=[]) if x]
 except ValueError:
@@ -273,6 +280,15 @@ except ValueError:
     _fail("CLEANUP_GRACE_DAYS must be a whole number of days")
 if CLEANUP_GRACE_DAYS < 1:
     _fail("CLEANUP_GRACE_DAYS must be at least 1 (the customer is warned a day before)")
+
+# manage.py backup (run daily by the scheduler) writes here and keeps the newest BACKUP_KEEP.
+BACKUP_DIR = env.str("BACKUP_DIR", default="") or str(BASE_DIR / "backups")
+try:
+    BACKUP_KEEP = env.int("BACKUP_KEEP", default=7)
+except ValueError:
+    _fail("BACKUP_KEEP must be a whole number of archives")
+if BACKUP_KEEP < 1:
+    _fail("BACKUP_KEEP must be at least 1")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -19,8 +19,10 @@ class Command(BaseCommand):
     def handle(self, *args, addr, **options):
         # Its output is a log read as it comes (a terminal, or a pipe under a supervisor
         # or a test): a pipe is block-buffered, and a SIGTERM would lose the lines.
-        sys.stdout.reconfigure(line_buffering=True)
-        sys.stderr.reconfigure(line_buffering=True)
+        if hasattr(sys.stdout, "reconfigure"):
+            sys.stdout.reconfigure(line_buffering=True)
+        if hasattr(sys.stderr, "reconfigure"):
+            sys.stderr.reconfigure(line_buffering=True)
         if threading.current_thread() is threading.main_thread():
             # SIGTERM unwinds like Ctrl+C, so the bot beside the server is stopped too.
             signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
