@@ -3,6 +3,7 @@
 import base64
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -145,3 +146,28 @@ def test_make_run_serves_the_admin_and_says_the_bot_is_off(tmp_path):
         process.terminate()
         output, _ = process.communicate(timeout=15)
     assert "TELEGRAM_BOT_TOKEN is not set: the bot is not running" in output
+
+
+def test_missing_build_packages_are_named_in_one_line(tmp_path):
+    # A bare machine: Python, but no compiler, pkg-config or MariaDB headers (and no
+    # apt-get to install them with), as scripts/check-deps sees it from make.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("sh", "id", "env"):
+        (bin_dir / tool).symlink_to(shutil.which(tool))
+    (bin_dir / "python3").symlink_to(sys.executable)
+    result = subprocess.run(
+        [str(bin_dir / "sh"), "scripts/check-deps", str(bin_dir / "python3")],
+        cwd=ROOT,
+        env={"PATH": str(bin_dir)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "MoonVPN needs these system packages: pkg-config libmariadb-dev gcc" in lines[0]
+    assert lines[0].endswith("sudo apt-get install -y pkg-config libmariadb-dev gcc")
+    # ... and says nothing when everything is there.
+    assert subprocess.run(["sh", "scripts/check-deps", sys.executable], cwd=ROOT).returncode == 0
