@@ -6,7 +6,9 @@ HOST ?= 127.0.0.1:8000
 
 .PHONY: run test interop lint format demo bench clean
 
+# scripts/check-deps installs (as root) or names the system packages the build needs.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
+	@sh scripts/check-deps $(PYTHON)
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
@@ -14,7 +16,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 .env:
 	@echo "Creating .env for local development (DEBUG on, a random SECRET_KEY)."
-	@sed -e "s/^SECRET_KEY=.*/SECRET_KEY=$$(head -c 32 /dev/urandom | base64 | tr -d '/+=\n')/" \
+	@sed -e "s/^SECRET_KEY=.*/SECRET_KEY=$$(head -c 48 /dev/urandom | base64 | tr -d '/+=\n')/" \
 	     -e "s/^DEBUG=.*/DEBUG=true/" .env.example > .env
 
 # Runs MoonVPN on the embedded SQLite database: the admin at http://$(HOST)/admin/ and,
@@ -35,6 +37,7 @@ interop: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/hadolint Dockerfile
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .

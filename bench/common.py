@@ -15,7 +15,7 @@ def setup_django(database_url: str | None = None) -> str:
         database_url = f"sqlite:///{folder}/bench.sqlite3"
         os.environ["MEDIA_ROOT"] = f"{folder}/media"
     os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
+    os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret-" + "x0123456789abcdef" * 2)
     os.environ.setdefault("DEBUG", "false")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "moonvpn.settings")

@@ -1225,6 +1225,9 @@ class FakeTelegram:
 
 
 class _Server(ThreadingHTTPServer):
+    # The default listen backlog of 5 drops connections when tests fire many requests at
+    # once on a loaded machine (the client then sees a connect timeout).
+    request_queue_size = 128
     daemon_threads = True  # a stuck client must not keep the test process alive
 
     def __init__(self, fake: FakeTelegram):

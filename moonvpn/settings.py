@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 import environ
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -24,7 +25,10 @@ def _fail(message):
 
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# The test runner turns this off (moonvpn/pytest_env.py): a developer's .env, which
+# `make run` writes, must not change what the tests see.
+if os.environ.get("MOONVPN_READ_DOTENV", "true").strip().lower() not in ("0", "false", "no", "off"):
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 _BOOLEANS = {
     "true": True,
@@ -61,6 +65,18 @@ if not SECRET_KEY:
         SECRET_KEY = "insecure-dev-key-only-for-debug"
     else:
         _fail("SECRET_KEY is not set (set it, or set DEBUG=true for local development)")
+elif not DEBUG:
+    # Django's own deploy check (security.W009): 50 characters, 5 of them distinct. A
+    # placeholder such as .env.example's change-me would let anyone forge sessions.
+    if (
+        SECRET_KEY.startswith("django-insecure-")
+        or len(SECRET_KEY) < 50
+        or len(set(SECRET_KEY)) < 5
+    ):
+        _fail(
+            "SECRET_KEY is a placeholder or too short (at least 50 random characters): "
+            "generate one with python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
+        )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -75,9 +91,11 @@ INSTALLED_APPS = [
     "panels",
     "billing",
     "botapp",
+    "ops",
 ]
 
 MIDDLEWARE = [
+    "ops.middleware.HealthzMiddleware",  # first: no host check, no HTTPS redirect
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -184,11 +202,25 @@ PANEL_SECRETS_KEY = (
         hashlib.sha256(f"moonvpn-panel-secrets:{SECRET_KEY}".encode()).digest()
     ).decode()
 )
+try:
+    # A bad key would only show when a panel secret is first stored or read.
+    Fernet(PANEL_SECRETS_KEY.encode())
+except ValueError:
+    _fail(
+        "PANEL_SECRETS_KEY is not a Fernet key (32 url-safe base64-encoded bytes): generate "
+        "one with python -c 'from cryptography.fernet import Fernet as F; "
+        "print(F.generate_key().decode())'"
+    )
 
 # Telegram
 TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
 TELEGRAM_API_URL = env.str("TELEGRAM_API_URL", default="https://api.telegram.org").rstrip("/")
 TELEGRAM_WEBHOOK_SECRET = env.str("TELEGRAM_WEBHOOK_SECRET", default="")
+# polling: `runbot` (the compose `bot` service) polls; webhook: Telegram posts to the web
+# service (after `set_webhook URL`) and `runbot` waits idle instead of competing with it.
+BOT_MODE = env.str("BOT_MODE", default="polling").strip().lower()
+if BOT_MODE not in ("polling", "webhook"):
+    _fail(f"BOT_MODE must be polling or webhook, not {BOT_MODE!r}")
 try:
     ADMIN_TELEGRAM_IDS = [int(x) for x in env.list("ADMIN_TELEGRAM_IDS", default=[]) if x]
 except ValueError:
@@ -248,6 +280,15 @@ except ValueError:
     _fail("CLEANUP_GRACE_DAYS must be a whole number of days")
 if CLEANUP_GRACE_DAYS < 1:
     _fail("CLEANUP_GRACE_DAYS must be at least 1 (the customer is warned a day before)")
+
+# manage.py backup (run daily by the scheduler) writes here and keeps the newest BACKUP_KEEP.
+BACKUP_DIR = env.str("BACKUP_DIR", default="") or str(BASE_DIR / "backups")
+try:
+    BACKUP_KEEP = env.int("BACKUP_KEEP", default=7)
+except ValueError:
+    _fail("BACKUP_KEEP must be a whole number of archives")
+if BACKUP_KEEP < 1:
+    _fail("BACKUP_KEEP must be at least 1")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

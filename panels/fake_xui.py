@@ -326,6 +326,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class _Server(ThreadingHTTPServer):
+    # The default listen backlog of 5 drops connections when tests fire many requests at
+    # once on a loaded machine (the client then sees a connect timeout).
+    request_queue_size = 128
     daemon_threads = True
     # A hanging handler must not make stop() wait for it.
     block_on_close = False

@@ -15,6 +15,7 @@ from rest_framework.authtoken.models import Token
 from billing.models import AddOn, BankCard, Order, Plan, WalletTransaction
 from billing.services import order_create_topup, receipt_submit, wallet_credit
 from botapp.models import Notice
+from ops.models import JobRun
 from panels.models import AccountEvent, AccountReminder, ClientAccount, Inbound, Panel
 from panels.services import panel_sync
 
@@ -116,6 +117,7 @@ def make_world(staff, customer) -> SimpleNamespace:
     AccountEvent.objects.create(account=account, action="extend", actor=staff, note="sample")
     AccountReminder.objects.create(account=account, kind="expiry", threshold=3, period=1)
     Notice.objects.create(key=f"order:{order.pk}:delivered", order=order)
+    JobRun.objects.create(name="sync_panels", last_error="exit status 1")
     return SimpleNamespace(
         staff=staff,
         customer=customer,

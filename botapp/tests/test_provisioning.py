@@ -1,5 +1,6 @@
 """Paid but not yet delivered: kept, told, retried by `retry_provisioning`, or refunded."""
 
+import io
 import threading
 
 import pytest
@@ -177,3 +178,25 @@ def test_retry_provisioning_from_the_order_admin(
     assert order.status == "fulfilled"
     assert len(tg.photos_to(JOHN)) == 1
     assert len(xui.all_clients()) == 1
+
+
+def test_the_scheduler_delivers_a_paid_order_whose_panel_was_down(
+    bot, tg, django_user_model, plan, inbound, xui
+):
+    # What the compose file's scheduler service runs: every job when due, recorded.
+    from ops.models import JobRun
+
+    xui.stop()
+    order = _pay(bot, SARA, django_user_model)
+    assert order.status == "paid"
+    xui.start()
+    out = io.StringIO()
+    call_command("scheduler", "--once", "retry_provisioning=1m", "sync_panels=10m", stdout=out)
+    order.refresh_from_db()
+    assert order.status == "fulfilled"
+    assert len(tg.photos_to(SARA)) == 1
+    assert "retry_provisioning: delivered 1, still pending 0" in out.getvalue()
+    assert "sync_panels: ok" in out.getvalue()
+    runs = {run.name: run for run in JobRun.objects.all()}
+    assert set(runs) == {"retry_provisioning", "sync_panels"}
+    assert all(run.last_success_at and not run.last_error for run in runs.values())

@@ -1,7 +1,9 @@
 """Start-up as an operator meets it: bad settings, and the README's quick start."""
 
+import base64
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -27,13 +29,38 @@ def _manage(*args, env=None, timeout=60):
     )
 
 
+KEY = "a-good-enough-secret-key-for-these-tests-" + "0123456789" * 2
+
+
 @pytest.mark.parametrize(
     "env,expected",
     [
-        ({"DEBUG": "false"}, "SECRET_KEY is not set"),
-        ({"SECRET_KEY": "x", "DATABASE_URL": "nonsense://what"}, "DATABASE_URL"),
-        ({"SECRET_KEY": "x", "DEBUG": "maybe-later"}, "DEBUG"),
-        ({"SECRET_KEY": "x", "ADMIN_TELEGRAM_IDS": "12,abc"}, "ADMIN_TELEGRAM_IDS"),
+        pytest.param({"DEBUG": "false"}, "SECRET_KEY is not set", id="SECRET_KEY"),
+        pytest.param(
+            {"SECRET_KEY": "change-me"}, "SECRET_KEY is a placeholder", id="SECRET_KEY=change-me"
+        ),
+        pytest.param(
+            {"SECRET_KEY": "x" * 20}, "SECRET_KEY is a placeholder", id="short-SECRET_KEY"
+        ),
+        pytest.param(
+            {"SECRET_KEY": "a" * 60}, "SECRET_KEY is a placeholder", id="SECRET_KEY-one-letter"
+        ),
+        pytest.param(
+            {"SECRET_KEY": KEY, "PANEL_SECRETS_KEY": "short"},
+            "PANEL_SECRETS_KEY is not a Fernet key",
+            id="PANEL_SECRETS_KEY",
+        ),
+        pytest.param(
+            {"SECRET_KEY": KEY, "DATABASE_URL": "nonsense://what"},
+            "DATABASE_URL",
+            id="DATABASE_URL",
+        ),
+        pytest.param({"SECRET_KEY": KEY, "DEBUG": "maybe-later"}, "DEBUG", id="DEBUG"),
+        pytest.param(
+            {"SECRET_KEY": KEY, "ADMIN_TELEGRAM_IDS": "12,abc"},
+            "ADMIN_TELEGRAM_IDS",
+            id="ADMIN_TELEGRAM_IDS",
+        ),
     ],
 )
 def test_a_bad_setting_stops_startup_with_one_clear_line(env, expected, tmp_path):
@@ -44,6 +71,26 @@ def test_a_bad_setting_stops_startup_with_one_clear_line(env, expected, tmp_path
     assert lines[0].startswith("MoonVPN configuration error:")
     assert expected in lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_good_settings_start(tmp_path):
+    # The counterpart of the test above: a real Fernet key and a long random SECRET_KEY
+    # pass, and DEBUG lets a development key through.
+    fernet_key = base64.urlsafe_b64encode(b"k" * 32).decode()
+    ok = _manage(
+        "check",
+        env={
+            "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
+            "SECRET_KEY": KEY,
+            "PANEL_SECRETS_KEY": fernet_key,
+        },
+    )
+    assert ok.returncode == 0, ok.stderr
+    debug = _manage(
+        "check",
+        env={"DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3", "SECRET_KEY": "x", "DEBUG": "1"},
+    )
+    assert debug.returncode == 0, debug.stderr
 
 
 def test_readme_quick_start_is_two_make_targets():
@@ -71,7 +118,11 @@ def test_make_run_serves_the_admin_and_says_the_bot_is_off(tmp_path):
     }
     assert _manage("migrate", "--noinput", env=env).returncode == 0
     port = _free_port()
-    clean = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG")}
+    # Without PYTHONUNBUFFERED, as on a fresh machine: stdout is then a block-buffered
+    # pipe, and what runall said must still arrive when it is stopped.
+    clean = {
+        k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG", "PYTHONUNBUFFERED")
+    }
     process = subprocess.Popen(
         [sys.executable, "manage.py", "runall", "--addr", f"127.0.0.1:{port}"],
         cwd=ROOT,
@@ -95,3 +146,28 @@ def test_make_run_serves_the_admin_and_says_the_bot_is_off(tmp_path):
         process.terminate()
         output, _ = process.communicate(timeout=15)
     assert "TELEGRAM_BOT_TOKEN is not set: the bot is not running" in output
+
+
+def test_missing_build_packages_are_named_in_one_line(tmp_path):
+    # A bare machine: Python, but no compiler, pkg-config or MariaDB headers (and no
+    # apt-get to install them with), as scripts/check-deps sees it from make.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("sh", "id", "env"):
+        (bin_dir / tool).symlink_to(shutil.which(tool))
+    (bin_dir / "python3").symlink_to(sys.executable)
+    result = subprocess.run(
+        [str(bin_dir / "sh"), "scripts/check-deps", str(bin_dir / "python3")],
+        cwd=ROOT,
+        env={"PATH": str(bin_dir)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "MoonVPN needs these system packages: pkg-config libmariadb-dev gcc" in lines[0]
+    assert lines[0].endswith("sudo apt-get install -y pkg-config libmariadb-dev gcc")
+    # ... and says nothing when everything is there.
+    assert subprocess.run(["sh", "scripts/check-deps", sys.executable], cwd=ROOT).returncode == 0

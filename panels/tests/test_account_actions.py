@@ -154,7 +154,7 @@ def test_the_last_client_of_an_inbound_is_disabled_instead(account, fake_xui, st
 
 
 def test_v3_deletes_the_last_client_too(customer, plan, settings):
-    settings.PANEL_CONNECT_TIMEOUT, settings.PANEL_READ_TIMEOUT = 1.0, 2.0
+    settings.PANEL_CONNECT_TIMEOUT, settings.PANEL_READ_TIMEOUT = 5.0, 10.0
     with FakeXuiPanel(profile="v3") as fake:
         try:
             panel = make_panel(fake)

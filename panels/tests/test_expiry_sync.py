@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(params=["v2", "v2_old", "v3", "legacy"])
 def fake(request, settings):
-    settings.PANEL_CONNECT_TIMEOUT, settings.PANEL_READ_TIMEOUT = 1.0, 2.0
+    settings.PANEL_CONNECT_TIMEOUT, settings.PANEL_READ_TIMEOUT = 5.0, 10.0
     with FakeXuiPanel(profile=request.param) as panel:
         yield panel
     panel_clients_reset()

@@ -348,7 +348,7 @@ def test_an_addon_leaves_a_client_disabled_on_purpose_disabled(customer, account
 @pytest.mark.parametrize("profile", ["v2", "v2_old", "v3_0", "v3", "legacy"])
 @pytest.mark.parametrize("protocol", ["vless", "trojan", "shadowsocks"])
 def test_renewal_keeps_the_link_on_every_panel_generation(customer, profile, protocol, settings):
-    settings.PANEL_CONNECT_TIMEOUT, settings.PANEL_READ_TIMEOUT = 1.0, 2.0
+    settings.PANEL_CONNECT_TIMEOUT, settings.PANEL_READ_TIMEOUT = 5.0, 10.0
     with FakeXuiPanel(profile=profile) as fake:
         try:
             panel = make_panel(fake)

@@ -50,8 +50,9 @@ def make_client(panel: FakeXuiPanel, **overrides) -> XuiClient:
         "base_url": panel.url,
         "username": "admin",
         "password": "secret",
-        "connect_timeout": 1.0,
-        "read_timeout": 2.0,
+        # Room for a loaded machine; the timeout tests pass their own.
+        "connect_timeout": 5.0,
+        "read_timeout": 10.0,
     }
     config.update(overrides)
     return XuiClient(PanelConfig(**config))

@@ -1,7 +1,9 @@
 """`make run`: the development web server and, when a token is set, the bot beside it."""
 
+import signal
 import subprocess
 import sys
+import threading
 
 from django.conf import settings
 from django.core.management import call_command
@@ -15,6 +17,15 @@ class Command(BaseCommand):
         parser.add_argument("--addr", default="127.0.0.1:8000")
 
     def handle(self, *args, addr, **options):
+        # Its output is a log read as it comes (a terminal, or a pipe under a supervisor
+        # or a test): a pipe is block-buffered, and a SIGTERM would lose the lines.
+        if hasattr(sys.stdout, "reconfigure"):
+            sys.stdout.reconfigure(line_buffering=True)
+        if hasattr(sys.stderr, "reconfigure"):
+            sys.stderr.reconfigure(line_buffering=True)
+        if threading.current_thread() is threading.main_thread():
+            # SIGTERM unwinds like Ctrl+C, so the bot beside the server is stopped too.
+            signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
         bot = None
         if settings.TELEGRAM_BOT_TOKEN:
             self.stdout.write("Starting the Telegram bot (long polling) beside the web server.")

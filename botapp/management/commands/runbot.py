@@ -27,6 +27,9 @@ class Command(BaseCommand):
     def handle(self, *args, poll_timeout, **options):
         if not settings.TELEGRAM_BOT_TOKEN:
             raise CommandError("TELEGRAM_BOT_TOKEN is not set: there is no bot to run.")
+        if settings.BOT_MODE == "webhook":
+            self._idle_in_webhook_mode()
+            return
         poller = Poller(poll_timeout=poll_timeout)
 
         def stop(signum, frame):
@@ -60,4 +63,20 @@ class Command(BaseCommand):
             raise CommandError(
                 "Telegram rejected TELEGRAM_BOT_TOKEN (401/404); check the token."
             ) from None
+        self.stdout.write("Bot stopped.")
+
+    def _idle_in_webhook_mode(self):
+        # Polling would make Telegram answer 409 (a webhook is set) and a supervisor
+        # restart it forever; waiting keeps one bot service definition for both modes.
+        self.stdout.write(
+            "BOT_MODE=webhook: Telegram posts updates to the web service at /telegram/webhook/ "
+            "(set once with `manage.py set_webhook URL`); not polling. Waiting until stopped."
+        )
+        self.stdout.flush()
+        stopped = threading.Event()
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, lambda signum, frame: stopped.set())
+            signal.signal(signal.SIGTERM, lambda signum, frame: stopped.set())
+        while not stopped.wait(1):
+            pass
         self.stdout.write("Bot stopped.")

@@ -1,0 +1,21 @@
+from django.contrib import admin
+
+from ops.models import JobRun
+
+
+@admin.register(JobRun)
+class JobRunAdmin(admin.ModelAdmin):
+    list_display = ["name", "last_started_at", "last_success_at", "last_error"]
+    readonly_fields = [
+        "name",
+        "last_started_at",
+        "last_finished_at",
+        "last_success_at",
+        "last_error",
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
