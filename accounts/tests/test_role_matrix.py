@@ -93,6 +93,11 @@ EXPECTED = {
     "view:billing_receipt_approve": "RA",
     "view:billing_receipt_reject": "RA",
     "view:billing_receipt_image": "RSFA",
+    # --- console: scheduled jobs (read-only: the scheduler writes them) ---------------
+    "ops.jobrun:view": "PA",
+    "ops.jobrun:add": "",
+    "ops.jobrun:change": "",
+    "ops.jobrun:delete": "",
     "botapp.notice:view": "SA",
     "botapp.notice:add": "",
     "botapp.notice:change": "",
