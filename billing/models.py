@@ -114,6 +114,8 @@ class Order(models.Model):
         Status.REFUNDED: set(),
     }
     PAYABLE = (Status.PENDING, Status.AWAITING_RECEIPT)
+    # What provisioning delivers; a top-up is only ever paid by a receipt.
+    DELIVERABLE = (Kind.NEW, Kind.RENEW, Kind.ADDON)
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,

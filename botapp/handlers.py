@@ -139,9 +139,25 @@ def on_message(message) -> None:
         _apologise(ctx, message.chat.id, language)
 
 
+def _button_chat(query) -> tuple[int, int | None]:
+    """Where to answer a press: the presser's own chat, never one an update names.
+
+    A forged update can put any chat in ``message``; only a message in the presser's
+    private chat (or, for an operator, in an operators' chat) is edited in place.
+    """
+    presser = query.from_user.id
+    message = query.message
+    if message is None:
+        return presser, None
+    chat = message.chat.id
+    admins = settings.ADMIN_TELEGRAM_IDS
+    if chat == presser or (chat in admins and presser in admins):
+        return chat, message.message_id
+    return presser, None
+
+
 def on_callback(query) -> None:
-    chat_id = query.message.chat.id if query.message else query.from_user.id
-    message_id = query.message.message_id if query.message else None
+    chat_id, message_id = _button_chat(query)
     ctx = None
     language = _fallback_language(query.from_user)
     try:

@@ -375,6 +375,7 @@ def order_apply(order: Order):
         fields["plan_id"] = order.plan_id
     before = {"expires_at": str(account.expires_at), "total": account.traffic_limit_bytes}
     with transaction.atomic():
+        billing.order_lock(order_id=order.pk)  # user → order, before the event's insert
         billing.order_transition(
             order=order,
             to_status=Order.Status.FULFILLED,

@@ -203,6 +203,9 @@ def order_provision(*, order_id: int) -> ProvisionResult:
     qr_path = save_qr(text=config_url, name=order.client_email, media_root=settings.MEDIA_ROOT)
     try:
         with transaction.atomic():
+            # User then order before the insert, whose foreign keys would otherwise
+            # lock them the other way round (billing.services' locking policy).
+            billing.order_lock(order_id=order.pk)
             account, _ = ClientAccount.objects.get_or_create(
                 order=order,
                 defaults={
