@@ -304,6 +304,10 @@ class WalletTransaction(models.Model):
         REFUND = "refund", _("refund")
         ADJUSTMENT = "adjustment", _("adjustment")
 
+    # Not a column: True on the row a repeated idempotency key returned, so a caller
+    # can tell a resubmission (nothing new happened) from a new booking.
+    replayed = False
+
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

@@ -195,6 +195,7 @@ def _wallet_apply(
         # check-then-insert cannot race: a repeated key returns the first result.
         existing = WalletTransaction.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
+            existing.replayed = True
             return existing
         new_balance = user.balance + amount
         if new_balance < 0:

@@ -258,6 +258,12 @@ def _limits_fields(target: Target, *, enable: bool, used: int, now: int) -> dict
     }
 
 
+def _when(value: datetime | None) -> str:
+    # Shown as is in the account's history, next to times the console shows in the
+    # site's zone (Tehran): the same zone here, not the database's UTC.
+    return timezone.localtime(value).isoformat(sep=" ", timespec="minutes") if value else ""
+
+
 def _event(account, action, *, actor=None, order=None, note="", **details) -> AccountEvent:
     return AccountEvent.objects.create(
         account=account, action=action, actor=actor, order=order, note=note, details=details
@@ -373,7 +379,7 @@ def order_apply(order: Order):
     fields = _limits_fields(target, enable=enable, used=used, now=now)
     if order.kind == Order.Kind.RENEW:
         fields["plan_id"] = order.plan_id
-    before = {"expires_at": str(account.expires_at), "total": account.traffic_limit_bytes}
+    before = {"expires_at": _when(account.expires_at), "total": account.traffic_limit_bytes}
     with transaction.atomic():
         billing.order_lock(order_id=order.pk)  # user → order, before the event's insert
         billing.order_transition(
@@ -391,7 +397,7 @@ def order_apply(order: Order):
             else AccountEvent.Action.ADDON,
             order=order,
             before=before,
-            after={"expires_at": str(fields["expires_at"]), "total": target.total},
+            after={"expires_at": _when(fields["expires_at"]), "total": target.total},
             reset_usage=target.reset_usage,
         )
     account.refresh_from_db()
@@ -432,7 +438,7 @@ def account_extend(
         return on_panel, target, enable, used, now
 
     on_panel, target, enable, used, now = _panel_call(account, work)
-    before = {"expires_at": str(account.expires_at), "total": account.traffic_limit_bytes}
+    before = {"expires_at": _when(account.expires_at), "total": account.traffic_limit_bytes}
     with transaction.atomic():
         ClientAccount.objects.filter(pk=account.pk).update(
             **_limits_fields(target, enable=enable, used=used, now=now)
@@ -445,7 +451,7 @@ def account_extend(
             days=days,
             traffic_gb=traffic_gb,
             before=before,
-            after={"expires_at": str(ms_to_datetime(target.expiry_ms)), "total": target.total},
+            after={"expires_at": _when(ms_to_datetime(target.expiry_ms)), "total": target.total},
         )
     account.refresh_from_db()
     return account

@@ -49,3 +49,15 @@ def test_a_delete_that_reaches_the_admin_still_goes_to_the_panel(staff_user, acc
     assert account.status == ClientAccount.Status.DELETED
     assert fake_xui.find_client(account.email) is None
     assert account.events.get().action == "delete"
+
+
+def test_the_account_history_shows_times_in_the_console_zone(client, staff_user, account):
+    from panels import lifecycle
+
+    lifecycle.account_extend(account=account, days=3, note="outage", actor=staff_user)
+    client.force_login(staff_user)
+    page = client.get(reverse("admin:panels_clientaccount_change", args=[account.pk]), **EN)
+    html = page.content.decode()
+    assert "outage" in html
+    assert "+00:00" not in html
+    assert "+03:30" in html  # the expiry before and after, in Tehran time
