@@ -211,6 +211,8 @@ RECEIPT_MAX_BYTES = env.int("RECEIPT_MAX_BYTES", default=10 * 1024 * 1024)
 # 3x-ui panels
 PANEL_CONNECT_TIMEOUT = env.float("PANEL_CONNECT_TIMEOUT", default=5.0)
 PANEL_READ_TIMEOUT = env.float("PANEL_READ_TIMEOUT", default=15.0)
+# The read timeout is per socket read; this bounds a whole answer (a slow-drip panel).
+PANEL_CALL_DEADLINE = env.float("PANEL_CALL_DEADLINE", default=30.0)
 # Syncing is waiting on panels, not CPU: enough threads for every panel at once.
 SYNC_MAX_WORKERS = env.int("SYNC_MAX_WORKERS", default=32)
 

@@ -42,6 +42,7 @@ Faults (all take effect on the next request; ``panel.clear_faults()`` undoes the
 * ``panel.faults.html = True`` — answer the HTML login page instead of JSON.
 * ``panel.faults.truncated_json = True`` — cut every JSON answer in half.
 * ``panel.faults.latency = 0.05`` — per-request delay (also the ``latency`` argument).
+* ``panel.faults.drip = 0.2`` — send each answer's body one byte at a time, this far apart.
 * ``panel.expire_sessions()`` — every issued session cookie becomes invalid.
 * ``panel.stop()`` — connections are refused from then on.
 
@@ -251,6 +252,7 @@ class Faults:
     html: bool = False
     truncated_json: bool = False
     latency: float = 0.0
+    drip: float = 0.0  # send the answer's body one byte per ``drip`` seconds
 
 
 @dataclass
@@ -648,7 +650,16 @@ class FakeXuiPanel:
             for name, value in resp.headers:
                 handler.send_header(name, value)
             handler.end_headers()
-            if resp.body:
+            if resp.body and faults.drip:
+                # A slow-drip server: every byte arrives well within a read timeout,
+                # the whole answer takes len(body) * drip seconds.
+                for index in range(len(resp.body)):
+                    handler.wfile.write(resp.body[index : index + 1])
+                    handler.wfile.flush()
+                    if self._stopping.wait(faults.drip):
+                        handler.close_connection = True
+                        return
+            elif resp.body:
                 handler.wfile.write(resp.body)
         except OSError:
             handler.close_connection = True

@@ -45,6 +45,7 @@ def panel_config(panel: Panel) -> PanelConfig:
         api_generation=panel.api_generation,
         connect_timeout=settings.PANEL_CONNECT_TIMEOUT,
         read_timeout=settings.PANEL_READ_TIMEOUT,
+        deadline=settings.PANEL_CALL_DEADLINE,
     )
 
 
