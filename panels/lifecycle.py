@@ -60,7 +60,12 @@ from billing import services as billing
 from billing.models import GB, AddOn, Order
 from panels.models import AccountEvent, AccountReminder, ClientAccount
 from panels.qr import save_qr
-from panels.services import _remember_generation, panel_client, panel_record_failure
+from panels.services import (
+    _remember_generation,
+    panel_client,
+    panel_record_failure,
+    panel_record_success,
+)
 from panels.xui import (
     ClientNotFound,
     LastClientError,
@@ -229,13 +234,15 @@ def _panel_call(account: ClientAccount, work):
     """Run ``work(xui)`` against the account's panel; panel errors become LifecycleError."""
     xui = panel_client(account.panel)
     try:
-        return work(xui)
+        result = work(xui)
     except PanelError as exc:
         if not isinstance(exc, ClientNotFound):
             panel_record_failure(account.panel, exc)
         raise LifecycleError(str(exc)) from exc
     finally:
         _remember_generation(account.panel, xui)
+    panel_record_success(account.panel)
+    return result
 
 
 def _status_for(enable: bool, target: Target, used: int, now: int) -> str:
@@ -368,6 +375,7 @@ def order_apply(order: Order):
             {"expiryTime": target.expiry_ms, "totalGB": target.total, "enable": enable},
         )
     except ClientGone as exc:
+        panel_record_success(account.panel)  # it answered: the client is gone
         return _refund(order, str(exc))
     except PanelError as exc:
         if not isinstance(exc, ClientNotFound):
@@ -376,6 +384,7 @@ def order_apply(order: Order):
     finally:
         _remember_generation(account.panel, xui)
 
+    panel_record_success(account.panel)
     fields = _limits_fields(target, enable=enable, used=used, now=now)
     if order.kind == Order.Kind.RENEW:
         fields["plan_id"] = order.plan_id

@@ -25,7 +25,12 @@ from billing.models import Order
 from panels.links import LinkError, build_link, subscription_url
 from panels.models import ClientAccount, Inbound, Panel
 from panels.qr import save_qr
-from panels.services import _remember_generation, panel_client, panel_record_failure
+from panels.services import (
+    _remember_generation,
+    panel_client,
+    panel_record_failure,
+    panel_record_success,
+)
 from panels.xui import (
     ClientNotFound,
     DuplicateEmail,
@@ -202,6 +207,7 @@ def order_provision(*, order_id: int) -> ProvisionResult:
         if isinstance(exc, PanelError):
             panel_record_failure(order.panel, exc)
         return _failed(order, str(exc))
+    panel_record_success(order.panel)
 
     key = client.get("password") if order.inbound.protocol in ("trojan", "shadowsocks") else None
     expiry_ms = int(client.get("expiryTime") or 0)
