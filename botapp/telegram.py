@@ -17,6 +17,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from telebot import TeleBot, apihelper, types
 
+from moonvpn.redact import redact
+
 log = logging.getLogger(__name__)
 
 MAX_RETRIES_429 = 3
@@ -107,7 +109,7 @@ def call(what: str, fn, *args, to=None, **kwargs):
             log.warning("Telegram refused %s to chat %s: %s", what, to, exc.description)
             return None
         except (apihelper.ApiException, requests.RequestException) as exc:
-            log.warning("Telegram unreachable for %s to chat %s: %s", what, to, exc)
+            log.warning("Telegram unreachable for %s to chat %s: %s", what, to, redact(str(exc)))
             return None
     return None
 
@@ -175,7 +177,11 @@ def edit_message(chat_id: int, message_id: int, text: str, markup=None) -> bool:
             # Too old to edit, a photo, deleted: the caller sends a new message instead.
             return False
         except (apihelper.ApiException, requests.RequestException) as exc:
-            log.warning("Telegram unreachable for editMessageText to chat %s: %s", chat_id, exc)
+            log.warning(
+                "Telegram unreachable for editMessageText to chat %s: %s",
+                chat_id,
+                redact(str(exc)),
+            )
             return False
     return False
 
