@@ -207,6 +207,8 @@ try:
 except ValueError:
     _fail("TOPUP_MIN_AMOUNT, TOPUP_MAX_AMOUNT and TOPUP_PRESET_AMOUNTS must be whole numbers")
 RECEIPT_MAX_BYTES = env.int("RECEIPT_MAX_BYTES", default=10 * 1024 * 1024)
+# Checked before decoding: a small file can declare a huge image (a decompression bomb).
+RECEIPT_MAX_PIXELS = env.int("RECEIPT_MAX_PIXELS", default=40_000_000)
 
 # 3x-ui panels
 PANEL_CONNECT_TIMEOUT = env.float("PANEL_CONNECT_TIMEOUT", default=5.0)
