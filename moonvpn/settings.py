@@ -255,14 +255,32 @@ if CLEANUP_GRACE_DAYS < 1:
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "moonvpn.throttling.RateLimitedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "moonvpn.api.exception_handler",
+    # Requests per client address (anonymous) and per staff user; README "Production".
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("API_THROTTLE_ANON", default="30/minute"),
+        "user": env.str("API_THROTTLE_USER", default="600/minute"),
+    },
 }
+
+# Failed admin logins per address and user name, and bad API tokens per address,
+# before that client waits LOGIN_LOCKOUT_MINUTES (moonvpn/throttling.py).
+try:
+    LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=5)
+    API_MAX_BAD_TOKENS = env.int("API_MAX_BAD_TOKENS", default=20)
+    LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+except ValueError:
+    _fail("LOGIN_MAX_FAILURES, API_MAX_BAD_TOKENS and LOGIN_LOCKOUT_MINUTES must be whole numbers")
 
 LOGGING = {
     "version": 1,
@@ -280,3 +298,15 @@ LOGGING = {
 if not DEBUG:
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE")
     CSRF_COOKIE_SECURE = _bool("CSRF_COOKIE_SECURE")
+
+# Served over HTTPS (behind a proxy that terminates TLS and sets X-Forwarded-Proto):
+# cookies only over HTTPS, plain HTTP redirected, browsers told to stay on HTTPS.
+HTTPS = _bool("HTTPS")
+if HTTPS:
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    try:
+        SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
+    except ValueError:
+        _fail("SECURE_HSTS_SECONDS must be a whole number of seconds")
