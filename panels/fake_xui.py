@@ -306,6 +306,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 drops connects when 20 threads call at once,
+    # and a dropped SYN is retried after 1 s: a test's 1 s connect timeout then fails.
+    request_queue_size = 128
     # A hanging handler must not make stop() wait for it.
     block_on_close = False
 
