@@ -13,7 +13,7 @@ import re
 from django.conf import settings
 
 # /bot<token>/<method>?<query>: the query holds the call's parameters.
-_BOT_PATH = re.compile(r"/bot[^/\s'\"]+/(\w*)(\?[^\s'\"()]*)?")
+_BOT_PATH = re.compile(r"/bot\d+:[^/\s'\"]+/(\w*)(\?[^\s'\"()]*)?")
 # A token on its own: "<bot id>:<35 characters>".
 _TOKEN = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{30,}\b")
 HIDDEN = "<hidden>"
@@ -25,10 +25,10 @@ def _bot_path(match: re.Match) -> str:
 
 
 def redact(text: str) -> str:
+    text = _BOT_PATH.sub(_bot_path, text)
     token = getattr(settings, "TELEGRAM_BOT_TOKEN", "") if settings.configured else ""
     if token:
         text = text.replace(token, HIDDEN)
-    text = _BOT_PATH.sub(_bot_path, text)
     return _TOKEN.sub(HIDDEN, text)
 
 

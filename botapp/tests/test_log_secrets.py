@@ -83,3 +83,8 @@ def test_the_filter_redacts_a_token_whoever_logs_it(tg, console):
     output = console.getvalue()
     assert "sendMessage" in output
     _clean(output, tg.token)
+
+
+def test_the_filter_leaves_other_paths_alone(tg, console):
+    logging.getLogger("botapp").warning("in /srv/moonvpn/botapp/handlers.py, line 3")
+    assert "/srv/moonvpn/botapp/handlers.py" in console.getvalue()
