@@ -103,3 +103,19 @@ def test_a_refund_while_the_panel_is_down_is_cleaned_up_by_the_next_retry_run(
     order.refresh_from_db()
     assert order.panel_cleanup in (Order.PanelCleanup.DELETED, Order.PanelCleanup.DISABLED)
     assert _gone_or_off(fake_xui, order.client_email)
+
+
+def test_an_api_refund_removes_the_client_too(staff_user, customer, inbound, fake_xui):
+    from rest_framework.test import APIClient
+
+    order = _paid(customer, inbound)
+    fake_xui.faults.drop_after_add = True
+    assert order_provision(order_id=order.pk).outcome is Outcome.PENDING
+    fake_xui.clear_faults()
+    api = APIClient()
+    api.force_authenticate(staff_user)
+    response = api.post(f"/api/v1/orders/{order.pk}/refund/", {"note": "panel trouble"})
+    assert response.status_code == 200, response.content
+    assert response.json()["panel_cleanup"] in ("deleted", "disabled")
+    order.refresh_from_db()
+    assert _gone_or_off(fake_xui, order.client_email)
