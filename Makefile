@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run test lint format demo bench clean
+.PHONY: run test interop lint format demo bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ run: $(VENV)/.installed .env
 # The test suite. DATABASE_URL picks the database (SQLite when unset).
 test: $(VENV)/.installed
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# Delivered links through real proxy software: sing-box (from requirements-dev.txt) and
+# Debian's v2ray (apt-get install v2ray). Not part of `make test`.
+interop: $(VENV)/.installed
+	$(PY) -m pytest -q -m interop $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -106,6 +106,33 @@ class UserAdmin(DjangoUserAdmin):
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else []
 
+    # Who may grant permissions: only a superuser. Otherwise "change user" (which
+    # support needs, to block a customer) would let anyone make themselves superuser.
+    PRIVILEGE_FIELDS = ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
+        if request.user.is_superuser:
+            return readonly
+        return (*readonly, *self.PRIVILEGE_FIELDS)
+
+    def has_change_permission(self, request, obj=None):
+        # Staff accounts are a superuser's to manage; the rest change customers.
+        if obj is not None and obj.is_staff and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_staff and not request.user.is_superuser:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def user_change_password(self, request, id, form_url=""):
+        # Setting another operator's password is taking over their account.
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        return super().user_change_password(request, id, form_url)
+
     @admin.display(description=_("name"))
     def full_name(self, user):
         return user.get_full_name()
@@ -149,15 +176,16 @@ class UserAdmin(DjangoUserAdmin):
         return custom + super().get_urls()
 
     def has_adjust_wallet_permission(self, request):
-        # Booking a ledger row by hand is what this permission grants.
-        return request.user.has_perm("billing.add_wallettransaction")
+        return request.user.has_perm("billing.adjust_wallet")
 
     def adjust_wallet_view(self, request, object_id):
+        # Checked before the lookup: without the permission, not even whether the
+        # user exists is told.
+        if not self.has_adjust_wallet_permission(request):
+            raise PermissionDenied
         user = self.get_object(request, unquote(object_id))
         if user is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-        if not self.has_adjust_wallet_permission(request):
-            raise PermissionDenied
         if request.method == "POST":
             form = WalletAdjustForm(request.POST)
             if form.is_valid():

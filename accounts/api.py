@@ -69,6 +69,7 @@ class UserViewSet(StaffReadOnlyViewSet):
         url_path="adjust-wallet",
         serializer_class=WalletAdjustSerializer,
         response_serializer_class=WalletTransactionSerializer,
+        required_perms=["billing.adjust_wallet"],
     )
     def adjust_wallet(self, request, pk=None):
         """Correct a wallet by hand; answers the new ledger row (balance_after).

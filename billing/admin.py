@@ -302,10 +302,13 @@ class OrderAdmin(ReadOnlyAdmin):
     actions = ["refund_to_wallet", "retry_provisioning", "move_to_another_inbound"]
 
     def has_refund_permission(self, request):
-        return request.user.has_perm("billing.change_order")
+        return request.user.has_perm("billing.refund_order")
 
     def has_retry_permission(self, request):
-        return request.user.has_perm("billing.change_order")
+        return request.user.has_perm("billing.retry_order")
+
+    def has_move_permission(self, request):
+        return request.user.has_perm("billing.move_order")
 
     @admin.display(description=_("amount"), ordering="amount")
     def amount_column(self, order):
@@ -395,7 +398,7 @@ class OrderAdmin(ReadOnlyAdmin):
                     messages.SUCCESS,
                 )
 
-    @admin.action(description=_("Move to another panel…"), permissions=["retry"])
+    @admin.action(description=_("Move to another panel…"), permissions=["move"])
     def move_to_another_inbound(self, request, queryset):
         # First POST (from the changelist) shows the choice of inbound; its POST moves.
         form = OrderMoveForm(request.POST if "move_order_form" in request.POST else None)
@@ -631,7 +634,7 @@ class ReceiptAdmin(ReadOnlyAdmin):
     actions = ["approve_receipts", "reject_receipts"]
 
     def has_review_permission(self, request):
-        return request.user.has_perm("billing.change_receipt")
+        return request.user.has_perm("billing.review_receipt")
 
     def get_ordering(self, request):
         # Pending receipts first: they are the operator's work queue.
@@ -841,16 +844,16 @@ class ReceiptAdmin(ReadOnlyAdmin):
         return reverse("admin:billing_receipt_change", args=[receipt.pk])
 
     def approve_view(self, request, object_id):
-        receipt = self._get_receipt(request, object_id)
         if not self.has_review_permission(request):
             raise PermissionDenied
+        receipt = self._get_receipt(request, object_id)
         self._approve(request, receipt.pk)
         return HttpResponseRedirect(self._change_url(receipt))
 
     def reject_view(self, request, object_id):
-        receipt = self._get_receipt(request, object_id)
         if not self.has_review_permission(request):
             raise PermissionDenied
+        receipt = self._get_receipt(request, object_id)
         if receipt.status != Receipt.Status.PENDING:
             self.message_user(
                 request,
@@ -867,7 +870,10 @@ class ReceiptAdmin(ReadOnlyAdmin):
         return self._reject_page(request, queryset, form, action_mode=False, original=receipt)
 
     def image_view(self, request, object_id):
-        # Receipts show bank details: served to staff only, never from /media/.
+        # Receipts show bank details: served only to who may view the receipt, never
+        # from /media/.
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         receipt = self._get_receipt(request, object_id)
         if not receipt.image:
             raise Http404

@@ -187,6 +187,7 @@ class OrderViewSet(StaffReadOnlyViewSet):
         methods=["post"],
         serializer_class=OrderRefundSerializer,
         response_serializer_class=OrderSerializer,
+        required_perms=["billing.refund_order"],
     )
     def refund(self, request, pk=None):
         """Give a paid (or failed) order's amount back to the customer's wallet."""
@@ -222,6 +223,7 @@ class ReceiptViewSet(StaffReadOnlyViewSet):
         methods=["post"],
         serializer_class=ReceiptApproveSerializer,
         response_serializer_class=ReceiptSerializer,
+        required_perms=["billing.review_receipt"],
     )
     def approve(self, request, pk=None):
         """Approve a pending receipt: a top-up credits the wallet, a purchase is paid and
@@ -242,6 +244,7 @@ class ReceiptViewSet(StaffReadOnlyViewSet):
         methods=["post"],
         serializer_class=ReceiptRejectSerializer,
         response_serializer_class=ReceiptSerializer,
+        required_perms=["billing.review_receipt"],
     )
     def reject(self, request, pk=None):
         """Reject a pending receipt with a reason; the order keeps awaiting a receipt."""
@@ -257,7 +260,12 @@ class ReceiptViewSet(StaffReadOnlyViewSet):
         follow_up(receipt)
         return self._answer(receipt.pk)
 
-    @action(detail=True, methods=["get"], binary_response="image/*")
+    @action(
+        detail=True,
+        methods=["get"],
+        binary_response="image/*",
+        required_perms=["billing.view_receipt"],
+    )
     def image(self, request, pk=None):
         """The receipt photo itself (receipts are private: never under a public URL)."""
         receipt = self.get_object()

@@ -220,6 +220,12 @@ class Order(models.Model):
         verbose_name = _("order")
         verbose_name_plural = _("orders")
         ordering = ["-created_at"]
+        # The console's and the API's order actions; each is a separate job (roles).
+        permissions = [
+            ("refund_order", _("Can refund an order to the wallet")),
+            ("retry_order", _("Can retry delivering an order")),
+            ("move_order", _("Can move an order to another inbound")),
+        ]
         indexes = [models.Index(fields=["status", "paid_at"])]
 
     def __str__(self):
@@ -282,6 +288,7 @@ class Receipt(models.Model):
         verbose_name = _("receipt")
         verbose_name_plural = _("receipts")
         ordering = ["-created_at"]
+        permissions = [("review_receipt", _("Can approve or reject a receipt"))]
 
     def __str__(self):
         return f"#{self.pk} ({self.get_status_display()})"
@@ -351,6 +358,9 @@ class WalletTransaction(models.Model):
         verbose_name = _("wallet transaction")
         verbose_name_plural = _("wallet ledger")
         ordering = ["-created_at", "-id"]
+        # Rows are never added by hand (add_wallettransaction is not offered); adjusting
+        # a wallet books one through billing.services.wallet_adjust.
+        permissions = [("adjust_wallet", _("Can adjust a wallet by hand"))]
         constraints = [
             models.CheckConstraint(
                 condition=Q(balance_after__gte=0), name="billing_ledger_balance_not_negative"

@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import ProtectedError
 from django.utils.encoding import force_str
 from django.utils.translation import gettext_lazy as _
-from rest_framework import exceptions, viewsets
+from rest_framework import exceptions, permissions, viewsets
 from rest_framework.filters import BaseFilterBackend
 from rest_framework.schemas.openapi import AutoSchema
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -30,6 +30,48 @@ class Conflict(exceptions.APIException):
     status_code = 409
     default_detail = _("The request conflicts with the current state of the object.")
     default_code = "conflict"
+
+
+# --- permissions -----------------------------------------------------------------
+
+
+class StaffModelPermissions(permissions.DjangoModelPermissions):
+    """Staff, and the Django model permission of what the request does.
+
+    Reading takes ``view_<model>`` (DRF's class lets any authenticated user read).
+    A custom action (approve, refund, adjust-wallet...) takes the permissions named
+    in its ``@action(required_perms=[...])``; a custom action that names none is
+    refused, so a new action cannot slip out with the default ``add_<model>``.
+    """
+
+    perms_map = {
+        **permissions.DjangoModelPermissions.perms_map,
+        "GET": ["%(app_label)s.view_%(model_name)s"],
+        "OPTIONS": ["%(app_label)s.view_%(model_name)s"],
+        "HEAD": ["%(app_label)s.view_%(model_name)s"],
+    }
+    STANDARD_ACTIONS = {
+        "list",
+        "retrieve",
+        "create",
+        "update",
+        "partial_update",
+        "destroy",
+        "metadata",
+        None,
+    }
+
+    def has_permission(self, request, view):
+        user = request.user
+        if not (user and user.is_authenticated and user.is_active and user.is_staff):
+            return False
+        action = getattr(view, "action", None)
+        if action in self.STANDARD_ACTIONS:
+            return super().has_permission(request, view)
+        required = getattr(view, "required_perms", None)
+        if required is None:
+            return False
+        return user.has_perms(required)
 
 
 # --- filtering -------------------------------------------------------------------
@@ -155,6 +197,9 @@ class StaffViewSetMixin:
     # Set per action through @action(response_serializer_class=..., binary_response=...).
     response_serializer_class = None
     binary_response = None
+    # Set per custom action: @action(..., required_perms=["app.codename"]).
+    required_perms = None
+    permission_classes = [StaffModelPermissions]
 
     def perform_destroy(self, instance):
         try:

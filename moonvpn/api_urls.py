@@ -1,4 +1,8 @@
-"""The staff REST API, mounted under /api/v1/ (token or session auth, staff only)."""
+"""The staff REST API, mounted under /api/v1/ (token or session auth, staff only).
+
+Every endpoint takes the Django model permission of what it does (moonvpn.api.
+StaffModelPermissions); the root and the schema only list what exists.
+"""
 
 from django.urls import include, path
 from rest_framework.renderers import JSONOpenAPIRenderer

@@ -1,6 +1,5 @@
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.admin.views.decorators import staff_member_required
 from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
 from django.views.static import serve
@@ -17,12 +16,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("moonvpn.api_urls")),
     path("telegram/", include("botapp.urls")),
-    # Receipt photos and QR codes are customers' private data: staff only.
-    re_path(
-        r"^media/(?P<path>.+)$",
-        staff_member_required(serve),
-        {"document_root": settings.MEDIA_ROOT},
-    ),
+    # MEDIA_ROOT is never served as a folder: it holds receipt photos and QR codes
+    # (a customer's working config). Each file is served by a view that checks the
+    # permission of the row it belongs to: the receipt's image page (view_receipt) and
+    # the account's QR page (view_clientaccount), in the console and in the API.
 ]
 
 if not settings.DEBUG:

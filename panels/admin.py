@@ -13,6 +13,7 @@ import mimetypes
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
@@ -152,7 +153,24 @@ class PanelAdminForm(forms.ModelForm):
             elif not cleaned.get(name) and self.instance.pk:
                 # Left empty: keep what is stored (the form never showed it).
                 cleaned.pop(name, None)
+        if self.instance.pk and "base_url" in self.changed_data:
+            self._secrets_for_new_url(cleaned)
         return cleaned
+
+    def _secrets_for_new_url(self, cleaned):
+        # The stored password is never sent to a URL it was not entered for
+        # (Panel.save clears what is not entered again); say so here, before saving.
+        typed = [name for name in self.SECRETS if name in cleaned]
+        if not typed:
+            self.add_error(
+                "password",
+                _(
+                    "The panel URL changed: type the password (or the API token) again. "
+                    "Stored credentials are never sent to a new URL."
+                ),
+            )
+        # The username is shown and submitted with the form: it counts as entered.
+        self.instance.secrets_entered = {"username", *typed}
 
 
 @admin.register(Panel)
@@ -487,9 +505,12 @@ class ClientAccountAdmin(ClientAccountActionsMixin, admin.ModelAdmin):
         return custom + super().get_urls()
 
     def qr_view(self, request, object_id):
-        # QR codes hold the customer's config: served to staff only, never from /media/.
+        # QR codes hold the customer's config: served only to who may view the
+        # account, never from /media/.
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         account = self.get_object(request, unquote(object_id))
-        if account is None or not self.has_view_permission(request, account):
+        if account is None:
             raise Http404
         if not account.qr_code_path:
             raise Http404

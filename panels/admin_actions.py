@@ -67,10 +67,23 @@ class ClientAccountActionsMixin:
         "resend_configs",
     )
 
-    def has_lifecycle_permission(self, request):
-        # The admin itself is read-only for accounts (rows mirror the panel); acting
-        # on the panel takes the model's change permission.
-        return request.user.has_perm("panels.change_clientaccount")
+    # The admin itself is read-only for accounts (rows mirror the panel); each action
+    # on the panel takes its own permission (panels.ClientAccount.Meta.permissions).
+
+    def has_extend_permission(self, request):
+        return request.user.has_perm("panels.extend_clientaccount")
+
+    def has_disable_permission(self, request):
+        return request.user.has_perm("panels.disable_clientaccount")
+
+    def has_remove_permission(self, request):
+        return request.user.has_perm("panels.remove_clientaccount")
+
+    def has_regenerate_permission(self, request):
+        return request.user.has_perm("panels.regenerate_clientaccount")
+
+    def has_resend_permission(self, request):
+        return request.user.has_perm("panels.resend_clientaccount")
 
     # --- no delete around the panel ----------------------------------------------------
 
@@ -121,7 +134,7 @@ class ClientAccountActionsMixin:
     # --- the actions -----------------------------------------------------------------
 
     @admin.action(
-        description=gettext_lazy("Extend (days and/or GB, free) …"), permissions=["lifecycle"]
+        description=gettext_lazy("Extend (days and/or GB, free) …"), permissions=["extend"]
     )
     def extend_accounts(self, request, queryset):
         form = ExtendForm(request.POST if "apply" in request.POST else None)
@@ -143,7 +156,7 @@ class ClientAccountActionsMixin:
         self._each(request, queryset, work)
         return None
 
-    @admin.action(description=gettext_lazy("Disable on the panel"), permissions=["lifecycle"])
+    @admin.action(description=gettext_lazy("Disable on the panel"), permissions=["disable"])
     def disable_accounts(self, request, queryset):
         def work(account):
             lifecycle.account_disable(account=account, actor=request.user)
@@ -151,7 +164,7 @@ class ClientAccountActionsMixin:
 
         self._each(request, queryset, work)
 
-    @admin.action(description=gettext_lazy("Enable on the panel"), permissions=["lifecycle"])
+    @admin.action(description=gettext_lazy("Enable on the panel"), permissions=["disable"])
     def enable_accounts(self, request, queryset):
         def work(account):
             lifecycle.account_enable(account=account, actor=request.user)
@@ -159,7 +172,7 @@ class ClientAccountActionsMixin:
 
         self._each(request, queryset, work)
 
-    @admin.action(description=gettext_lazy("Delete on the panel …"), permissions=["lifecycle"])
+    @admin.action(description=gettext_lazy("Delete on the panel …"), permissions=["remove"])
     def delete_accounts(self, request, queryset):
         if "apply" not in request.POST:
             return self._confirm(
@@ -182,7 +195,7 @@ class ClientAccountActionsMixin:
 
     @admin.action(
         description=gettext_lazy("Regenerate the link (new key) and send it"),
-        permissions=["lifecycle"],
+        permissions=["regenerate"],
     )
     def regenerate_links(self, request, queryset):
         from botapp.renewal import send_new_link
@@ -196,7 +209,7 @@ class ClientAccountActionsMixin:
         self._each(request, queryset, work)
 
     @admin.action(
-        description=gettext_lazy("Send the config to the customer again"), permissions=["lifecycle"]
+        description=gettext_lazy("Send the config to the customer again"), permissions=["resend"]
     )
     def resend_configs(self, request, queryset):
         def work(account):

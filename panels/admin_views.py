@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -22,7 +23,7 @@ from panels.services import (
     panel_sync,
     panel_test_connection,
 )
-from panels.xui import PanelError
+from panels.xui import PanelError, error_summary
 
 
 def _expiry(value):
@@ -46,7 +47,7 @@ def live_clients(inbound: Inbound) -> tuple[list[dict], str]:
         online = {email.lower() for email in xui.online_clients()}
     except PanelError as exc:
         panel_record_failure(inbound.panel, exc)
-        return [], str(exc)
+        return [], error_summary(exc)
     if raw is None:
         return [], _("This inbound no longer exists on the panel.")
     stats = {
@@ -76,6 +77,8 @@ def live_clients(inbound: Inbound) -> tuple[list[dict], str]:
 
 
 def inbound_clients_view(request, inbound_id):
+    # The list shows customers' clients: it takes both the inbound's and the accounts'
+    # view permission (InboundLiveClientsMixin checks them before calling this).
     inbound = get_object_or_404(Inbound.objects.select_related("panel"), pk=inbound_id)
     rows, error = live_clients(inbound)
     accounts = {
@@ -147,7 +150,9 @@ def _report_test(request, panel):
     try:
         generation = panel_test_connection(panel=panel)
     except PanelError as exc:
-        messages.error(request, _("%(panel)s: %(error)s") % {"panel": panel, "error": exc})
+        messages.error(
+            request, _("%(panel)s: %(error)s") % {"panel": panel, "error": error_summary(exc)}
+        )
     else:
         messages.success(
             request,
@@ -157,16 +162,26 @@ def _report_test(request, panel):
 
 
 class PanelOperationsMixin:
-    """'Sync now' and 'Test connection', as list actions and as change-page buttons."""
+    """'Sync now' and 'Test connection', as list actions and as change-page buttons.
+
+    Each takes its own permission (panels.sync_panel, panels.test_panel): both log in
+    to the panel with its stored credentials.
+    """
 
     actions = ["sync_now", "test_connection"]
 
-    @admin.action(description=gettext_lazy("Sync now"))
+    def has_sync_permission(self, request, obj=None):
+        return request.user.has_perm("panels.sync_panel")
+
+    def has_test_permission(self, request, obj=None):
+        return request.user.has_perm("panels.test_panel")
+
+    @admin.action(description=gettext_lazy("Sync now"), permissions=["sync"])
     def sync_now(self, request, queryset):
         for panel in queryset:
             _report_sync(request, panel)
 
-    @admin.action(description=gettext_lazy("Test connection"))
+    @admin.action(description=gettext_lazy("Test connection"), permissions=["test"])
     def test_connection(self, request, queryset):
         for panel in queryset:
             _report_test(request, panel)
@@ -175,24 +190,36 @@ class PanelOperationsMixin:
         return [
             path(
                 "<path:object_id>/sync/",
-                self.admin_site.admin_view(self._panel_button(_report_sync)),
+                self.admin_site.admin_view(
+                    self._panel_button(_report_sync, self.has_sync_permission)
+                ),
                 name="panels_panel_sync",
             ),
             path(
                 "<path:object_id>/test-connection/",
-                self.admin_site.admin_view(self._panel_button(_report_test)),
+                self.admin_site.admin_view(
+                    self._panel_button(_report_test, self.has_test_permission)
+                ),
                 name="panels_panel_test",
             ),
             *super().get_urls(),
         ]
 
-    def _panel_button(self, operation):
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "can_sync": self.has_sync_permission(request),
+            "can_test": self.has_test_permission(request),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _panel_button(self, operation, allowed):
         def view(request, object_id):
+            if not allowed(request):
+                raise PermissionDenied
             if request.method != "POST":
                 return HttpResponseNotAllowed(["POST"])
             panel = get_object_or_404(Panel, pk=unquote(object_id))
-            if not self.has_change_permission(request, panel):
-                return HttpResponseRedirect(reverse("admin:index"))
             operation(request, panel)
             return HttpResponseRedirect(reverse("admin:panels_panel_change", args=[panel.pk]))
 
@@ -206,13 +233,25 @@ class InboundLiveClientsMixin:
         return [
             path(
                 "<path:inbound_id>/clients/",
-                self.admin_site.admin_view(inbound_clients_view),
+                self.admin_site.admin_view(self.clients_view),
                 name="panels_inbound_clients",
             ),
             *super().get_urls(),
         ]
 
+    def has_clients_permission(self, request):
+        return self.has_view_permission(request) and request.user.has_perm(
+            "panels.view_clientaccount"
+        )
+
+    def clients_view(self, request, inbound_id):
+        if not self.has_clients_permission(request):
+            raise PermissionDenied
+        return inbound_clients_view(request, unquote(inbound_id))
+
     def get_list_display(self, request):
+        if not self.has_clients_permission(request):
+            return super().get_list_display(request)
         return (*super().get_list_display(request), "clients_link")
 
     @admin.display(description=gettext_lazy("clients on the panel"))
@@ -224,8 +263,9 @@ class InboundLiveClientsMixin:
         )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = {
-            **(extra_context or {}),
-            "clients_url": reverse("admin:panels_inbound_clients", args=[unquote(object_id)]),
-        }
+        extra_context = {**(extra_context or {})}
+        if self.has_clients_permission(request):
+            extra_context["clients_url"] = reverse(
+                "admin:panels_inbound_clients", args=[unquote(object_id)]
+            )
         return super().change_view(request, object_id, form_url, extra_context)

@@ -106,6 +106,29 @@ class PanelSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
 
+    def validate(self, attrs):
+        panel = self.instance
+        new_url = attrs.get("base_url")
+        if panel is not None and new_url is not None and new_url != panel.base_url:
+            # Stored credentials are never sent to a URL they were not entered for:
+            # Panel.save clears every secret not sent again with the new URL.
+            if not any(name in attrs for name in ("password", "api_token")):
+                raise serializers.ValidationError(
+                    {
+                        "password": [
+                            _(
+                                "The panel URL changed: send the password (or the API "
+                                "token) again. Stored credentials are never sent to a new URL."
+                            )
+                        ]
+                    }
+                )
+        return attrs
+
+    def update(self, instance, validated_data):
+        instance.secrets_entered = {name for name in SECRET_FIELDS if name in validated_data}
+        return super().update(instance, validated_data)
+
 
 class InboundSerializer(serializers.ModelSerializer):
     class Meta:

@@ -22,6 +22,11 @@ legacy    alireza0/x-ui: ``xui/API/inbounds/`` routes, cookie ``x-ui``, tgId is 
           string, 401 JSON with the XHR header.
 ========  ============================================================================
 
+A TLS inbound made by ``add_inbound`` carries the client-side TLS options the
+profile's inbound form saves (``Profile.tls_client``): ``allowInsecure`` up to 2.8.9,
+none from 2.8.10 (3x-ui commit 511adffc "Remove allowInsecure"), and from v3.2/v3.4
+``pinnedPeerCertSha256``/``verifyPeerCertByName``, which links carry as ``pcs``/``vcn``.
+
 Usage::
 
     with FakeXuiPanel(profile="v2") as panel:
@@ -29,6 +34,9 @@ Usage::
         client = XuiClient(PanelConfig(panel.url, "admin", "secret"))
         ...
         assert panel.find_client("alice")
+
+``panel.sub_url`` is the subscription server (``<sub_url><subId>``), serving links built
+the way 3x-ui v2.9.4's sub/subService.go builds them (panels.fake_xui_sub).
 
 Faults (all take effect on the next request; ``panel.clear_faults()`` undoes them):
 
@@ -71,7 +79,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from panels.fake_xui_sub import sub_links
+
 __all__ = ["PROFILES", "FakeXuiPanel", "Faults", "Profile"]
+
+SUB_PATH = "/sub/"  # the subscription server's default subPath
 
 
 @dataclass(frozen=True)
@@ -94,6 +106,12 @@ class Profile:
     server_timestamps: bool  # created_at/updated_at on clients (v2.6.7+)
     traffic_extras: bool  # allTime/lastOnline/uuid/subId on traffic rows
     wrong_login_msg: str
+    # What the inbound form saves as tlsSettings.settings (the client-side TLS options):
+    # "insecure" = {allowInsecure, fingerprint} (<= v2.8.9 and the forks);
+    # "plain" = {fingerprint, echConfigList} (v2.8.10 "Remove allowInsecure" .. v3.1);
+    # "pins" = plain + pinnedPeerCertSha256 [] (v3.2+) + verifyPeerCertByName "" (v3.4+;
+    # v3.6.0 frontend/src/schemas/protocols/security/tls.ts).
+    tls_client: str = "insecure"
 
 
 PROFILES: dict[str, Profile] = {
@@ -116,6 +134,7 @@ PROFILES: dict[str, Profile] = {
         server_timestamps=True,
         traffic_extras=True,
         wrong_login_msg="Invalid username or password or two-factor code.",
+        tls_client="plain",
     ),
     "v2_old": Profile(
         name="v2_old",
@@ -136,6 +155,7 @@ PROFILES: dict[str, Profile] = {
         server_timestamps=False,
         traffic_extras=False,
         wrong_login_msg="Invalid username or password or secret.",
+        tls_client="insecure",
     ),
     "v3_0": Profile(
         name="v3_0",
@@ -156,6 +176,7 @@ PROFILES: dict[str, Profile] = {
         server_timestamps=True,
         traffic_extras=True,
         wrong_login_msg="Invalid username or password or two-factor code.",
+        tls_client="plain",
     ),
     "v3": Profile(
         name="v3",
@@ -176,6 +197,7 @@ PROFILES: dict[str, Profile] = {
         server_timestamps=True,
         traffic_extras=True,
         wrong_login_msg="Invalid username or password or two-factor code.",
+        tls_client="pins",
     ),
     "legacy": Profile(
         name="legacy",
@@ -196,6 +218,7 @@ PROFILES: dict[str, Profile] = {
         server_timestamps=False,
         traffic_extras=False,
         wrong_login_msg="wrong username or password",
+        tls_client="insecure",
     ),
 }
 
@@ -420,6 +443,13 @@ class FakeXuiPanel:
             raise RuntimeError("start() the fake panel first")
         return f"http://127.0.0.1:{self.port}{self.base_path}"
 
+    @property
+    def sub_url(self) -> str:
+        """The subscription server's base (3x-ui's is its own listener, port 2096)."""
+        if self.port is None:
+            raise RuntimeError("start() the fake panel first")
+        return f"http://127.0.0.1:{self.port}{SUB_PATH}"
+
     # ------------------------------------------------------------------ faults & log
 
     def fail_next(self, status: int = 500, count: int | None = 1) -> None:
@@ -473,7 +503,7 @@ class FakeXuiPanel:
             if settings is None:
                 settings = _default_settings(protocol)
             if stream_settings is None:
-                stream_settings = _default_stream(network, security)
+                stream_settings = _default_stream(network, security, self.profile.tls_client)
             inbound_id = self._next_inbound_id
             self._next_inbound_id += 1
             inbound: dict[str, Any] = {
@@ -637,6 +667,8 @@ class FakeXuiPanel:
                 resp = _Response(faults.fail_status)
             elif faults.html:
                 resp = _Response(200, LOGIN_PAGE, "text/html; charset=utf-8")
+            elif method == "GET" and path.startswith(SUB_PATH):
+                resp = self._subscription(unquote(path[len(SUB_PATH) :]), handler.headers)
             elif route is None:
                 resp = _Response(404)
             else:
@@ -666,6 +698,18 @@ class FakeXuiPanel:
                 handler.wfile.write(resp.body)
         except OSError:
             handler.close_connection = True
+
+    def _subscription(self, sub_id: str, headers) -> _Response:
+        # sub/subController.go: base64 of the newline-joined links (subEncrypt on);
+        # an unknown subId is HTTP 400 "Error!". The address is the request's host.
+        address = (headers.get("Host") or "127.0.0.1").rsplit(":", 1)[0].strip("[]")
+        with self._lock:
+            inbounds = [copy.deepcopy(self._inbounds[i]) for i in sorted(self._inbounds)]
+        links = sub_links(inbounds, sub_id, address)
+        if not sub_id or not links:
+            return _Response(400, b"Error!", "text/plain; charset=utf-8")
+        body = base64.b64encode("\n".join(links).encode())
+        return _Response(200, body, "text/plain; charset=utf-8")
 
     def _dispatch_safely(self, method, route, query, handler, raw, faults) -> _Response:
         try:
@@ -1313,7 +1357,16 @@ def _default_settings(protocol: str) -> dict[str, Any]:
     return {"clients": []}
 
 
-def _default_stream(network: str, security: str) -> dict[str, Any]:
+def _tls_client_settings(shape: str) -> dict[str, Any]:
+    if shape == "insecure":
+        return {"allowInsecure": False, "fingerprint": "chrome"}
+    settings: dict[str, Any] = {"fingerprint": "chrome", "echConfigList": ""}
+    if shape == "pins":
+        settings.update(pinnedPeerCertSha256=[], verifyPeerCertByName="")
+    return settings
+
+
+def _default_stream(network: str, security: str, tls_client: str = "insecure") -> dict[str, Any]:
     stream: dict[str, Any] = {"network": network, "security": security, "externalProxy": []}
     if network == "tcp":
         stream["tcpSettings"] = {"acceptProxyProtocol": False, "header": {"type": "none"}}
@@ -1337,7 +1390,7 @@ def _default_stream(network: str, security: str) -> dict[str, Any]:
             "maxVersion": "1.3",
             "alpn": ["h2", "http/1.1"],
             "certificates": [{"certificateFile": "/root/cert.crt", "keyFile": "/root/private.key"}],
-            "settings": {"allowInsecure": False, "fingerprint": "chrome"},
+            "settings": _tls_client_settings(tls_client),
         }
     elif security == "reality":
         key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")

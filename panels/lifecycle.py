@@ -73,6 +73,7 @@ from panels.xui import (
     PanelUnavailable,
     XuiClient,
     client_key,
+    error_summary,
 )
 
 log = logging.getLogger(__name__)
@@ -238,7 +239,7 @@ def _panel_call(account: ClientAccount, work):
     except PanelError as exc:
         if not isinstance(exc, ClientNotFound):
             panel_record_failure(account.panel, exc)
-        raise LifecycleError(str(exc)) from exc
+        raise LifecycleError(error_summary(exc)) from exc
     finally:
         _remember_generation(account.panel, xui)
     panel_record_success(account.panel)
@@ -380,7 +381,7 @@ def order_apply(order: Order):
     except PanelError as exc:
         if not isinstance(exc, ClientNotFound):
             panel_record_failure(account.panel, exc)
-        return _failed(order, str(exc))
+        return _failed(order, error_summary(exc))
     finally:
         _remember_generation(account.panel, xui)
 

@@ -18,6 +18,27 @@ query parameters, ``sub/subService.go`` for the subscription server); see
   ``host`` and ``path`` (v2rayN's own export shape).
 * VMess ``type`` carries the xhttp mode (the UI, which v2rayN reads) and ``mode`` is
   added as well (the sub server).
+
+Where the panel's own links do not connect, we part from them (each proven with real
+proxy software by the interop suite, ``pytest -m interop``):
+
+* ALPN over ``ws`` and ``httpupgrade``: only ``http/1.1`` (or none), never the inbound's
+  ``h2,http/1.1`` default. Both are HTTP/1.1 upgrades: Xray's own dialers offer only
+  http/1.1 (``transport/internet/{websocket,httpupgrade}/dialer.go``), Xray's ws server
+  (a Go http.Server behind TLS) speaks h2 when h2 is agreed and then rejects the
+  upgrade ("bogus greeting"), and Hiddify (ray2sing ``common.go``) forces http/1.1 for
+  both. ``xhttp`` keeps the list: Xray picks the HTTP version from it
+  (``splithttp/dialer.go`` decideHTTPVersion).
+* A self-signed certificate (``tlsSettings.settings.allowInsecure``, which the 3x-ui
+  form set up to 2.8.9) is announced in every link: ``allowInsecure=1`` on URI links
+  (v2rayNG, Hiddify and v2rayN for trojan read it) and, in the VMess JSON,
+  ``"allowInsecure": true`` (the panel's own <= 2.8.9 export) and ``"insecure": "1"``
+  (the key v2rayN, v2rayNG and Hiddify actually read). 3x-ui 2.8.10 dropped the key
+  from its links, following Xray, which has refused ``allowInsecure`` since June 2026;
+  we keep it for inbounds that have it.
+* Its replacements, ``pinnedPeerCertSha256`` (3x-ui v3.2+) and ``verifyPeerCertByName``
+  (v3.4+), go out as ``pcs`` (comma-joined) and ``vcn``, in the URI and in the VMess
+  JSON alike (v3.6 ``internal/sub/service.go`` applyShareTLSParams).
 """
 
 from __future__ import annotations
@@ -50,6 +71,9 @@ FORCE_TLS = ("same", "none", "tls")
 # for the others, so such an inbound was edited by hand and cannot work.
 REALITY_PROTOCOLS = ("vless", "trojan")
 REALITY_NETWORKS = ("tcp", "grpc", "xhttp")
+
+# Transports that are an HTTP/1.1 upgrade: their TLS may only offer http/1.1.
+HTTP1_NETWORKS = ("ws", "httpupgrade")
 
 # 2022-blake3-chacha20-poly1305 has no multi-user mode in Xray (3x-ui's
 # isSSMultiUser is false for it): every customer would share one key.
@@ -95,7 +119,7 @@ class _Prepared:
     vmess_net: dict[str, Any]
     tls_params: list[tuple[str, str]] = field(default_factory=list)
     reality_params: list[tuple[str, str]] = field(default_factory=list)
-    vmess_tls: dict[str, str] = field(default_factory=dict)
+    vmess_tls: dict[str, Any] = field(default_factory=dict)
     vless_encryption: str = "none"
     ss_method: str = ""
     ss_server_password: str = ""
@@ -254,7 +278,7 @@ def _prepare(inbound: Any) -> _Prepared:
         vmess_net=vmess_net,
     )
     if security == "tls":
-        prepared.tls_params, prepared.vmess_tls = _tls_params(check, stream)
+        prepared.tls_params, prepared.vmess_tls = _tls_params(check, stream, network)
     elif security == "reality":
         prepared.reality_params = _reality_params(check, stream)
 
@@ -356,18 +380,33 @@ def _network_params(
 
 
 def _tls_params(
-    check: _Checker, stream: dict[str, Any]
-) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    check: _Checker, stream: dict[str, Any], network: str
+) -> tuple[list[tuple[str, str]], dict[str, Any]]:
     tls = check.obj(stream, "tlsSettings", "tlsSettings")
     inner = check.obj(tls, "settings", "tlsSettings.settings")
     sni = check.text(tls, "serverName", "tlsSettings.serverName")
-    alpn = ",".join(check.text_list(tls, "alpn", "tlsSettings.alpn"))
+    alpn_list = check.text_list(tls, "alpn", "tlsSettings.alpn")
+    if network in HTTP1_NETWORKS:
+        # An HTTP/1.1 upgrade: offering h2 lets an Xray-style server agree on h2 and
+        # then refuse the upgrade (see the module docstring).
+        alpn_list = [value for value in alpn_list if value == "http/1.1"]
+    alpn = ",".join(alpn_list)
     fingerprint = check.text(inner, "fingerprint", "tlsSettings.settings.fingerprint")
     insecure = check.flag(inner, "allowInsecure", "tlsSettings.settings.allowInsecure")
     ech = check.text(inner, "echConfigList", "tlsSettings.settings.echConfigList")
+    verify_name = check.text(
+        inner, "verifyPeerCertByName", "tlsSettings.settings.verifyPeerCertByName"
+    ).strip()
+    pins = ",".join(
+        pin.strip()
+        for pin in check.text_list(
+            inner, "pinnedPeerCertSha256", "tlsSettings.settings.pinnedPeerCertSha256"
+        )
+        if pin.strip()
+    )
 
     params: list[tuple[str, str]] = []
-    vmess: dict[str, str] = {}
+    vmess: dict[str, Any] = {}
     if fingerprint:
         params.append(("fp", fingerprint))
     if alpn:
@@ -376,6 +415,10 @@ def _tls_params(
         params.append(("sni", sni))
     if ech:
         params.append(("ech", ech))
+    if verify_name:
+        params.append(("vcn", verify_name))
+    if pins:
+        params.append(("pcs", pins))
     if insecure:
         params.append(("allowInsecure", "1"))
     if sni:
@@ -384,6 +427,15 @@ def _tls_params(
         vmess["alpn"] = alpn
     if fingerprint:
         vmess["fp"] = fingerprint
+    if ech:
+        vmess["ech"] = ech
+    if verify_name:
+        vmess["vcn"] = verify_name
+    if pins:
+        vmess["pcs"] = pins
+    if insecure:
+        vmess["allowInsecure"] = True
+        vmess["insecure"] = "1"
     return params, vmess
 
 

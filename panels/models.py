@@ -1,7 +1,28 @@
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from panels.fields import EncryptedTextField
+
+
+def validate_panel_url(value: str) -> None:
+    """A panel URL is http(s) with a host, and carries no user:password@ (requests
+    would send it). Forms add URLField's fuller check; this is what Panel.save holds
+    every path to (a one-label docker host name such as http://xui:2053/ is fine)."""
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:
+        parts, host = None, None
+    if parts is None or parts.scheme not in ("http", "https") or not host:
+        raise ValidationError(_("Enter an http:// or https:// URL."), code="scheme")
+    if "@" in parts.netloc:
+        raise ValidationError(
+            _("Put the panel's username and password in their own fields, not in the URL."),
+            code="userinfo",
+        )
 
 
 class ApiGeneration(models.TextChoices):
@@ -27,7 +48,11 @@ class Panel(models.Model):
     base_url = models.URLField(
         _("panel URL"),
         max_length=500,
-        help_text=_("Full URL including the web base path, e.g. https://host:2053/AbCdEf/"),
+        validators=[validate_panel_url],
+        help_text=_(
+            "Full URL including the web base path, e.g. https://host:2053/AbCdEf/. "
+            "Changing it clears the stored credentials unless they are entered again."
+        ),
     )
     username = EncryptedTextField(_("username"), blank=True)
     password = EncryptedTextField(_("password"), blank=True)
@@ -71,9 +96,54 @@ class Panel(models.Model):
         verbose_name = _("panel")
         verbose_name_plural = _("panels")
         ordering = ["sort_order", "name"]
+        permissions = [
+            ("sync_panel", _("Can sync a panel now")),
+            ("test_panel", _("Can test a panel's connection")),
+        ]
+
+    SECRET_FIELDS = ("username", "password", "api_token")
 
     def __str__(self):
         return f"{self.location_flag} {self.name}".strip()
+
+    def save(self, *args, **kwargs):
+        # One rule for every path (console, API, shell, commands): the credentials
+        # are only ever sent to the URL they were entered for.
+        validate_panel_url(self.base_url)
+        if self.pk is not None:
+            cleared = self._forget_secrets_for_new_url(kwargs.get("update_fields"))
+            if cleared and kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], *cleared}
+        super().save(*args, **kwargs)
+
+    def _forget_secrets_for_new_url(self, update_fields) -> list[str]:
+        """Clear each secret not entered anew when the URL changes; returns their names.
+
+        A secret counts as entered when its value differs from the stored one, or when
+        the form or serializer that took it names it in ``secrets_entered`` (the
+        operator typed the same password again).
+        """
+        if update_fields is not None and "base_url" not in update_fields:
+            return []
+        if "base_url" in self.get_deferred_fields():
+            return []
+        stored = Panel.objects.filter(pk=self.pk).values("base_url", *self.SECRET_FIELDS).first()
+        if stored is None or stored["base_url"] == self.base_url:
+            return []
+        entered = getattr(self, "secrets_entered", ())
+        cleared = []
+        for name in self.SECRET_FIELDS:
+            if name in entered:
+                continue
+            if name in self.__dict__ and getattr(self, name) != stored[name]:
+                continue
+            setattr(self, name, "")
+            cleared.append(name)
+        if cleared:
+            # What was learnt about the old URL says nothing about the new one.
+            self.health, self.api_generation = self.Health.UNKNOWN, ""
+            cleared += ["health", "api_generation"]
+        return cleared
 
     @property
     def location_label(self):
@@ -210,6 +280,15 @@ class ClientAccount(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["status", "expires_at"])]
+        # The account actions change the client on its panel (panels.lifecycle); each
+        # is granted on its own so support can disable without extending for free.
+        permissions = [
+            ("extend_clientaccount", _("Can extend an account (days or traffic, free)")),
+            ("disable_clientaccount", _("Can disable or enable an account on its panel")),
+            ("remove_clientaccount", _("Can delete an account on its panel")),
+            ("regenerate_clientaccount", _("Can regenerate an account's link")),
+            ("resend_clientaccount", _("Can send an account's config again")),
+        ]
 
     def __str__(self):
         return f"{self.email} @ {self.panel.name}"

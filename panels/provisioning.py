@@ -37,6 +37,7 @@ from panels.xui import (
     LastClientError,
     PanelError,
     client_key,
+    error_summary,
 )
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,12 @@ def panel_client_object(*, order: Order, expires_at) -> dict:
         client["id"] = order.client_uuid
     if inbound.protocol == "vmess":
         client["security"] = "auto"
+    if inbound.protocol == "shadowsocks":
+        # As the 3x-ui form does (inbound_modal.html): a legacy cipher's clients carry
+        # the inbound's method -- Xray refuses a client with none ("unsupported cipher
+        # method") and the inbound stops loading -- and 2022 clients carry "".
+        method = str((inbound.settings or {}).get("method") or "")
+        client["method"] = "" if method.startswith("2022-") else method
     if inbound.protocol == "vless":
         vision = stream.get("network") == "tcp" and stream.get("security") in ("tls", "reality")
         client["flow"] = "xtls-rprx-vision" if vision else ""
@@ -206,7 +213,7 @@ def order_provision(*, order_id: int) -> ProvisionResult:
     except (PanelError, LinkError) as exc:
         if isinstance(exc, PanelError):
             panel_record_failure(order.panel, exc)
-        return _failed(order, str(exc))
+        return _failed(order, error_summary(exc))
     panel_record_success(order.panel)
 
     key = client.get("password") if order.inbound.protocol in ("trojan", "shadowsocks") else None
@@ -324,7 +331,7 @@ def order_undo_client(order: Order) -> str:
                 outcome = Order.PanelCleanup.ABSENT
     except PanelError as exc:
         panel_record_failure(order.panel, exc)
-        outcome, error = Order.PanelCleanup.UNKNOWN, f"after the refund: {exc}"
+        outcome, error = Order.PanelCleanup.UNKNOWN, f"after the refund: {error_summary(exc)}"
     finally:
         _remember_generation(order.panel, xui)
     fields = {"panel_cleanup": outcome, "provisioning_until": None}

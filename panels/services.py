@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from panels.links import inbound_link_problem
 from panels.models import ClientAccount, Inbound, Panel
-from panels.xui import PanelAuthError, PanelConfig, PanelError, XuiClient
+from panels.xui import PanelAuthError, PanelConfig, PanelError, XuiClient, error_summary
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,8 @@ FAILURES_BEFORE_DOWN = 2
 def panel_record_failure(panel: Panel, exc: Exception, *, probe: bool = False) -> None:
     bad = Panel.Health.AUTH_ERROR if isinstance(exc, PanelAuthError) else Panel.Health.DOWN
     now = timezone.now()
-    error = str(exc)[:2000]
+    # The summary: never what the remote server answered (readable over the API).
+    error = error_summary(exc)
     with transaction.atomic():
         rows = Panel.objects.filter(pk=panel.pk)
         rows.update(
@@ -309,7 +310,7 @@ def panel_apply(*, listing: PanelListing) -> SyncResult:
     result = SyncResult(panel=panel)
     if listing.error is not None:
         panel_record_failure(panel, listing.error)
-        result.error = str(listing.error)
+        result.error = error_summary(listing.error)
         result.seconds = listing.seconds
         return result
     raw_inbounds = listing.raw_inbounds

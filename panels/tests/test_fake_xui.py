@@ -363,3 +363,19 @@ def test_set_client_enable_follows_the_version(panel):
     assert panel.traffic("quota")["enable"] is False
     in_object = panel.clients(inbound_id)[0]["enable"]
     assert in_object is (not panel.profile.traffic_extras)  # old panels: stats row only
+
+
+@pytest.mark.parametrize(
+    "profile,keys",
+    [
+        ("v2_old", {"allowInsecure", "fingerprint"}),
+        ("v2", {"fingerprint", "echConfigList"}),
+        ("v3_0", {"fingerprint", "echConfigList"}),
+        ("v3", {"fingerprint", "echConfigList", "pinnedPeerCertSha256", "verifyPeerCertByName"}),
+    ],
+)
+def test_tls_inbounds_carry_the_client_tls_options_of_their_version(profile, keys):
+    with FakeXuiPanel(profile=profile) as fake:
+        inbound_id = fake.add_inbound("vless", network="ws", security="tls")
+        settings = fake.inbound(inbound_id)["streamSettings"]["tlsSettings"]["settings"]
+    assert set(settings) == keys

@@ -227,6 +227,11 @@ def matrix():
                 yield protocol, net, security
 
 
+def _alpn(net):
+    # ws and httpupgrade are HTTP/1.1 upgrades: the inbound's h2 is not offered.
+    return "http/1.1" if net in ("ws", "httpupgrade") else "h2,http/1.1"
+
+
 @pytest.mark.parametrize(("protocol", "net", "security"), list(matrix()))
 def test_every_combination_parses_back_to_the_panel_settings(protocol, net, security):
     inbound = make_inbound(protocol, net, security)
@@ -250,7 +255,7 @@ def test_every_combination_parses_back_to_the_panel_settings(protocol, net, secu
             "tls": security,
         }
         if security == "tls":
-            expected.update(sni="sni.example.org", alpn="h2,http/1.1", fp="chrome")
+            expected.update(sni="sni.example.org", alpn=_alpn(net), fp="chrome")
         assert decode_vmess(link) == expected
         return
 
@@ -262,6 +267,8 @@ def test_every_combination_parses_back_to_the_panel_settings(protocol, net, secu
     expected_query.update(NET_PARAMS[net])
     if protocol != "shadowsocks" or security != "none":
         expected_query.update(SECURITY_PARAMS[security])
+    if security == "tls":
+        expected_query["alpn"] = _alpn(net)
     if protocol == "vless" and network == "tcp" and security in ("tls", "reality"):
         expected_query["flow"] = "xtls-rprx-vision"
     assert query == expected_query
@@ -293,14 +300,15 @@ def test_vless_reality_vision_link_is_exactly_what_the_panel_shows():
     )
 
 
-def test_vless_ws_tls_link_is_exactly_what_the_panel_shows():
-    # flow is dropped off tcp, as the panel does.
+def test_vless_ws_tls_link_is_what_the_panel_shows_but_offers_only_http1():
+    # flow is dropped off tcp, as the panel does. The panel would copy the inbound's
+    # alpn (h2,http/1.1); a ws upgrade over an agreed h2 fails on Xray servers.
     link = build_link(
         inbound=make_inbound("vless", "ws", "tls"), client=make_client("vless"), host=HOST
     )
     assert link == (
         f"vless://{UUID}@vpn.example.com:443?type=ws&encryption=none&path=%2Fws"
-        "&host=ws.example.org&security=tls&fp=chrome&alpn=h2%2Chttp%2F1.1"
+        "&host=ws.example.org&security=tls&fp=chrome&alpn=http%2F1.1"
         "&sni=sni.example.org#DE-1-alice"
     )
 
@@ -346,7 +354,7 @@ def test_vmess_link_is_padded_base64_of_the_indented_json():
   "path": "/ws",
   "tls": "tls",
   "sni": "sni.example.org",
-  "alpn": "h2,http/1.1",
+  "alpn": "http/1.1",
   "fp": "chrome"
 }"""
     assert link == "vmess://" + base64.b64encode(expected_json.encode()).decode()
@@ -822,3 +830,104 @@ def test_any_junk_in_stream_settings_gives_a_typed_error_never_a_traceback(proto
 )
 def test_subscription_url_joins_base_and_id_with_one_slash(base, sub_id, expected):
     assert subscription_url(base, sub_id) == expected
+
+
+# Defects found by the interop suite (pytest -m interop), each pinned here too.
+
+
+def _tls_inbound(protocol, net, **tls_changes):
+    inbound = make_inbound(protocol, net, "tls", as_json=False)
+    tls = inbound["streamSettings"]["tlsSettings"]
+    for key, value in tls_changes.items():
+        if key in ("alpn", "serverName"):
+            tls[key] = value
+        else:
+            tls["settings"][key] = value
+    return inbound
+
+
+def _tls_query(protocol, inbound):
+    link = build_link(inbound=inbound, client=make_client(protocol), host=HOST)
+    if protocol == "vmess":
+        return decode_vmess(link)
+    return parse_link(link)[4]
+
+
+@pytest.mark.parametrize("protocol", ["vless", "vmess", "trojan", "shadowsocks"])
+@pytest.mark.parametrize("net", ["ws", "httpupgrade"])
+def test_http1_upgrade_transports_over_tls_offer_only_http1(protocol, net):
+    # The panel copies the inbound's default alpn (h2,http/1.1); an Xray ws server then
+    # agrees on h2 and rejects the client's HTTP/1.1 upgrade ("bogus greeting").
+    query = _tls_query(protocol, _tls_inbound(protocol, net, alpn=["h2", "http/1.1"]))
+    assert query["alpn"] == "http/1.1"
+    # Without http/1.1 in the inbound's list, no alpn at all (TLS then agrees on none).
+    query = _tls_query(protocol, _tls_inbound(protocol, net, alpn=["h2"]))
+    assert "alpn" not in query
+
+
+@pytest.mark.parametrize("protocol", ["vless", "vmess", "trojan"])
+@pytest.mark.parametrize("net", ["tcp", "grpc", "xhttp"])
+def test_other_transports_keep_the_inbounds_alpn(protocol, net):
+    # xhttp reads the HTTP version from it (Xray's decideHTTPVersion); grpc is h2.
+    query = _tls_query(protocol, _tls_inbound(protocol, net, alpn=["h2", "http/1.1"]))
+    assert query["alpn"] == "h2,http/1.1"
+
+
+def test_vmess_self_signed_certificate_carries_allow_insecure_and_insecure():
+    vmess = _tls_query("vmess", _tls_inbound("vmess", "tcp", allowInsecure=True))
+    # "allowInsecure" is 3x-ui's own (<= 2.8.9) export; "insecure" is what v2rayN
+    # (VmessFmt.cs), v2rayNG (VmessFmt.kt) and Hiddify (ray2sing common.go) read.
+    assert vmess["allowInsecure"] is True
+    assert vmess["insecure"] == "1"
+    trusted = _tls_query("vmess", _tls_inbound("vmess", "tcp", allowInsecure=False))
+    assert "allowInsecure" not in trusted and "insecure" not in trusted
+
+
+@pytest.mark.parametrize("protocol", ["vless", "trojan", "shadowsocks"])
+def test_uri_links_of_a_self_signed_certificate_carry_allow_insecure(protocol):
+    query = _tls_query(protocol, _tls_inbound(protocol, "tcp", allowInsecure=True))
+    assert query["allowInsecure"] == "1"
+
+
+PIN = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+PIN2 = "a" * 64
+
+
+@pytest.mark.parametrize("protocol", ["vless", "vmess", "trojan", "shadowsocks"])
+def test_v3_panels_verify_name_and_certificate_pins_become_vcn_and_pcs(protocol):
+    # 3x-ui v3.4+ (internal/sub/service.go applyShareTLSParams / applyVmessTLSParams):
+    # verifyPeerCertByName -> vcn, pinnedPeerCertSha256 -> pcs joined by commas.
+    inbound = _tls_inbound(
+        protocol,
+        "tcp",
+        verifyPeerCertByName=" origin.example.org ",
+        pinnedPeerCertSha256=[PIN, PIN2],
+    )
+    del inbound["streamSettings"]["tlsSettings"]["settings"]["allowInsecure"]
+    query = _tls_query(protocol, inbound)
+    assert query["vcn"] == "origin.example.org"
+    assert query["pcs"] == f"{PIN},{PIN2}"
+    assert "allowInsecure" not in query
+
+
+def test_vcn_and_pcs_follow_sni_in_the_panels_order():
+    inbound = _tls_inbound(
+        "vless", "grpc", verifyPeerCertByName="origin.example.org", pinnedPeerCertSha256=[PIN]
+    )
+    link = build_link(inbound=inbound, client=make_client("vless"), host=HOST)
+    assert "&sni=sni.example.org&vcn=origin.example.org&pcs=" + PIN + "#" in link
+
+
+def test_empty_v3_tls_fields_add_nothing():
+    inbound = _tls_inbound("trojan", "tcp", verifyPeerCertByName="", pinnedPeerCertSha256=[])
+    query = _tls_query("trojan", inbound)
+    assert not {"vcn", "pcs", "allowInsecure"} & query.keys()
+
+
+def test_vmess_carries_the_ech_config_like_the_uri_links():
+    # 3x-ui's own VMess export has it too (v3.6 internal/sub/service.go applyVmessTLSParams).
+    inbound = _tls_inbound("vmess", "tcp", echConfigList="AEn+DQBFKwAgACABWIHUGj4u")
+    assert _tls_query("vmess", inbound)["ech"] == "AEn+DQBFKwAgACABWIHUGj4u"
+    assert _tls_query("vless", _tls_inbound("vless", "tcp", echConfigList="AEn+DQ"))["ech"] == (
+        "AEn+DQ"
+    )

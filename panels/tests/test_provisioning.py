@@ -170,3 +170,33 @@ def test_a_leased_order_is_not_provisioned_by_a_second_worker(customer, plan, xu
     assert order_provision(order_id=order.pk).outcome is Outcome.BUSY
     assert orders_to_retry() == []
     assert fake_xui.find_client(f"mv{customer.telegram_id}-{order.pk}") is None
+
+
+@pytest.mark.parametrize(
+    "method,client_method",
+    [
+        ("aes-256-gcm", "aes-256-gcm"),
+        ("chacha20-ietf-poly1305", "chacha20-ietf-poly1305"),
+        ("2022-blake3-aes-128-gcm", ""),
+    ],
+)
+def test_shadowsocks_client_carries_the_method_the_panel_form_would(
+    customer, plan, xui_panel, fake_xui, method, client_method
+):
+    # Xray refuses a legacy-cipher client without a method ("unsupported cipher
+    # method") and the whole inbound then fails to load; the 3x-ui form copies the
+    # inbound's method to legacy clients and leaves it empty for 2022 ciphers.
+    settings = {
+        "method": method,
+        "password": "oY5pSDPSd0d2rnvb1DJfSg==" if method.startswith("2022-") else "",
+        "network": "tcp,udp",
+        "clients": [],
+        "ivCheck": False,
+    }
+    inbound = _inbound(xui_panel, fake_xui, protocol="shadowsocks", settings=settings)
+    order = _paid_order(customer, plan, xui_panel, inbound)
+
+    assert order_provision(order_id=order.pk).outcome is Outcome.DELIVERED
+
+    client = fake_xui.find_client(ClientAccount.objects.get(order=order).email)[1]
+    assert client["method"] == client_method

@@ -18,6 +18,7 @@ from .errors import (
     PanelError,
     PanelRejected,
     PanelUnavailable,
+    error_summary,
 )
 
 __all__ = [
@@ -36,4 +37,5 @@ __all__ = [
     "PanelUnavailable",
     "XuiClient",
     "client_key",
+    "error_summary",
 ]

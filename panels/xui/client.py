@@ -173,7 +173,7 @@ def _parse_json_text(value: Any, name: str) -> Any:
         return json.loads(value)
     except ValueError as exc:
         raise PanelUnavailable(
-            f"inbound {name} is not valid JSON: {value[:_SNIPPET_BYTES]!r}"
+            f"inbound {name} is not valid JSON", remote=repr(value[:_SNIPPET_BYTES])
         ) from exc
 
 
@@ -455,7 +455,7 @@ class XuiClient:
         if "no client remained" in low:
             raise LastClientError(msg, action=action)
         if any(marker in low for marker in missing):
-            raise ClientNotFound(f"{action}: {msg.strip()}")
+            raise ClientNotFound(f"{action}: not on the panel", remote=msg.strip())
         raise PanelRejected(msg, action=action)
 
     # ------------------------------------------------------------------ recovery
@@ -518,17 +518,19 @@ class XuiClient:
                 return self._classify(resp, route)
             except _Forbidden as exc:
                 if self._use_bearer or csrf_refreshed:
-                    raise PanelAuthError(f"{method} {route}: HTTP 403 forbidden {exc}") from None
+                    raise PanelAuthError(
+                        f"{method} {route}: HTTP 403 forbidden", remote=str(exc)
+                    ) from None
                 csrf_refreshed = True
                 with self._lock:
                     if not self._fetch_csrf_unlocked():
                         raise PanelAuthError(
-                            f"{method} {route}: HTTP 403 forbidden {exc}"
+                            f"{method} {route}: HTTP 403 forbidden", remote=str(exc)
                         ) from None
             except _Gone as gone:
                 if gone.kind == "html" and (relogged or self._use_bearer):
                     raise PanelUnavailable(
-                        f"{method} {route}: answered HTML instead of JSON: {gone.detail}"
+                        f"{method} {route}: answered HTML instead of JSON", remote=gone.detail
                     ) from None
                 if gone.kind in ("not_found", "redirect") and (relogged or self._use_bearer):
                     raise _RouteGone(route, generation) from None
@@ -553,10 +555,10 @@ class XuiClient:
             raise _Gone("not_found", "HTTP 404")
         if status >= 500:
             raise PanelUnavailable(
-                f"{route}: HTTP {status} {_snippet(resp.content) or '(empty body)'}"
+                f"{route}: HTTP {status}", remote=_snippet(resp.content) or "(empty body)"
             )
         if not 200 <= status < 300:
-            raise PanelUnavailable(f"{route}: HTTP {status} {_snippet(resp.content)}")
+            raise PanelUnavailable(f"{route}: HTTP {status}", remote=_snippet(resp.content))
         body = self._decode(resp, route)
         if not body.get("success") and _looks_expired(str(body.get("msg") or "")):
             raise _Gone("expired", str(body.get("msg")))  # pre-v2.2.5: 200 + this text
@@ -570,10 +572,11 @@ class XuiClient:
             body = json.loads(content)
         except ValueError:
             raise PanelUnavailable(
-                f"{route}: answer is not JSON (truncated or garbage): {_snippet(content)!r}"
+                f"{route}: answer is not JSON (truncated or garbage)",
+                remote=repr(_snippet(content)),
             ) from None
         if not isinstance(body, dict) or "success" not in body:
-            raise PanelUnavailable(f"{route}: unexpected answer: {_snippet(content)!r}")
+            raise PanelUnavailable(f"{route}: unexpected answer", remote=repr(_snippet(content)))
         return body
 
     def _send(
@@ -603,14 +606,19 @@ class XuiClient:
                 resp.close()
             return resp
         except requests.Timeout as exc:
-            raise PanelUnavailable(f"{method} {route}: timed out ({_describe(exc)})") from exc
+            raise PanelUnavailable(
+                f"{method} {route}: timed out ({type(exc).__name__})", remote=_describe(exc)
+            ) from exc
         except (
             requests.RequestException,
             urllib3.exceptions.HTTPError,
             OSError,
             ValueError,
         ) as exc:
-            raise PanelUnavailable(f"{method} {route}: {_describe(exc)}") from exc
+            # The reason can quote bytes the server sent (a broken chunk length...).
+            raise PanelUnavailable(
+                f"{method} {route}: {type(exc).__name__}", remote=_describe(exc)
+            ) from exc
 
     def _read_body(self, resp: requests.Response, deadline: float, what: str) -> bytes:
         """The whole body, or PanelUnavailable once the deadline has passed.
@@ -659,7 +667,8 @@ class XuiClient:
             return True
         if required:
             raise PanelUnavailable(
-                f"csrf-token: no CSRF token (HTTP {resp.status_code}): {_snippet(resp.content)}"
+                f"csrf-token: no CSRF token (HTTP {resp.status_code})",
+                remote=_snippet(resp.content),
             )
         return False
 
@@ -690,13 +699,15 @@ class XuiClient:
                 f"login: HTTP {status} redirect; check http/https and the web base path"
             )
         if status != 200:
-            raise PanelUnavailable(f"login: HTTP {status} {_snippet(resp.content)}")
+            raise PanelUnavailable(f"login: HTTP {status}", remote=_snippet(resp.content))
         try:
             body = self._decode(resp, "login")
         except _Gone as gone:
-            raise PanelUnavailable(f"login: answered HTML instead of JSON: {gone.detail}") from None
+            raise PanelUnavailable(
+                "login: answered HTML instead of JSON", remote=gone.detail
+            ) from None
         if not body.get("success"):
-            raise PanelAuthError(f"login refused: {str(body.get('msg') or '').strip()}")
+            raise PanelAuthError("login refused", remote=str(body.get("msg") or "").strip())
         self._logged_in = True
         self._auth_epoch += 1
 
@@ -704,7 +715,7 @@ class XuiClient:
         resp = self._send(method, route)
         status = resp.status_code
         if status >= 500:
-            raise PanelUnavailable(f"{route}: HTTP {status} {_snippet(resp.content)}")
+            raise PanelUnavailable(f"{route}: HTTP {status}", remote=_snippet(resp.content))
         if status == 401 and self._use_bearer:
             raise PanelAuthError("the API token was rejected")
         if status != 200:

@@ -10,13 +10,41 @@ The split follows the decision a caller has to make, not the HTTP detail:
 * ``PanelRejected`` — the panel understood the request and said no
   (``success: false``); ``panel_message`` keeps its words for the operator.
 * ``ClientNotFound`` — the client (or its inbound) is not on the panel.
+
+What the remote server said (a body snippet, a ``msg``) is kept apart in ``remote``:
+``str(exc)`` has it, for logs; ``exc.summary`` never does, and is what is stored and
+shown (``Panel.last_error``, ``Order.last_error``, console messages, the API). A panel
+URL pointed at some other server must not turn MoonVPN into a way to read it.
 """
 
 from __future__ import annotations
 
+SUMMARY_LIMIT = 300
+
 
 class PanelError(Exception):
-    """Anything that went wrong while talking to a panel."""
+    """Anything that went wrong while talking to a panel.
+
+    ``message`` is in our own words (the route, the HTTP status, the kind of failure);
+    ``remote`` is whatever the other side sent, for logs only.
+    """
+
+    def __init__(self, message: str = "", *, remote: str = "") -> None:
+        self.message = message
+        self.remote = remote
+        super().__init__(f"{message}: {remote}" if remote else message)
+
+    @property
+    def summary(self) -> str:
+        """The error's class and our own description, short: safe to store and show."""
+        return f"{type(self).__name__}: {self.message or 'panel error'}"[:SUMMARY_LIMIT]
+
+
+def error_summary(exc: BaseException) -> str:
+    """What may be stored or shown of any error met while talking to a panel."""
+    if isinstance(exc, PanelError):
+        return exc.summary
+    return str(exc)[:SUMMARY_LIMIT]
 
 
 class PanelUnavailable(PanelError):
@@ -35,8 +63,8 @@ class PanelRejected(PanelError):
         # so messages read well in logs and admin pages.
         self.panel_message = (panel_message or "").strip()
         self.action = action
-        text = self.panel_message or "panel refused the request"
-        super().__init__(f"{action}: {text}" if action else text)
+        text = "the panel refused the request"
+        super().__init__(f"{action}: {text}" if action else text, remote=self.panel_message)
 
 
 class DuplicateEmail(PanelRejected):

@@ -31,8 +31,8 @@ class Command(BaseCommand):
         if opts["web_base_path"].strip("/"):
             url += opts["web_base_path"].strip("/") + "/"
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise CommandError(f"--url is not an http(s) URL: {opts['url']}")
+        if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
+            raise CommandError(f"--url is not an http(s) URL without user:password@: {opts['url']}")
         if not opts["api_token"] and not (opts["username"] and opts["password"]):
             raise CommandError("give --username and --password, or --api-token")
         if Panel.objects.filter(name=opts["name"]).exists():

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('panels', '0002_lifecycle'),
+        ('panels', '0003_permissions_and_panel_url'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0005_order_time_labels'),
+        ('billing', '0006_permissions'),
     ]
 
     operations = [
