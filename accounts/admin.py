@@ -205,9 +205,15 @@ class UserAdmin(DjangoUserAdmin):
                         messages.ERROR,
                     )
                 else:
-                    self.log_change(
-                        request, user, f"Wallet adjusted by {amount:+,} Toman: {row.note}"
-                    )
+                    if not row.replayed:
+                        # One history row per booked adjustment; a resubmitted form
+                        # returned the first booking and adds nothing.
+                        self.log_change(
+                            request,
+                            user,
+                            _("Wallet adjusted by %(amount)s: %(note)s")
+                            % {"amount": toman(row.amount, signed=True), "note": row.note},
+                        )
                     self.message_user(
                         request,
                         _("Wallet adjusted by %(amount)s; the balance is now %(balance)s.")

@@ -35,14 +35,13 @@ from billing.services import (
     BillingError,
     ReceiptAlreadyReviewed,
     order_move,
-    order_refund,
     receipt_approve,
     receipt_reject,
 )
 from botapp.notify import after_receipt_decision
 from moonvpn.admin import ReadOnlyAdmin
 from panels.models import Inbound
-from panels.provisioning import Outcome, ProvisionResult
+from panels.provisioning import Outcome, ProvisionResult, order_give_up
 
 log = logging.getLogger(__name__)
 
@@ -268,6 +267,7 @@ class OrderAdmin(ReadOnlyAdmin):
                     "client_sub_id",
                     "attempts",
                     "last_error",
+                    "panel_cleanup",
                 )
             },
         ),
@@ -291,6 +291,7 @@ class OrderAdmin(ReadOnlyAdmin):
         "client_sub_id",
         "attempts",
         "last_error",
+        "panel_cleanup",
         "receipts",
         "ledger_rows",
         "created_at",
@@ -360,7 +361,7 @@ class OrderAdmin(ReadOnlyAdmin):
     def refund_to_wallet(self, request, queryset):
         for order in queryset.order_by("pk"):
             try:
-                order = order_refund(
+                order = order_give_up(
                     order_id=order.pk,
                     note=f"refunded in the admin by {request.user}",
                     created_by=request.user,

@@ -14,8 +14,9 @@ from rest_framework.response import Response
 
 from billing.admin import follow_up
 from billing.models import BankCard, IllegalTransition, Order, Plan, Receipt, WalletTransaction
-from billing.services import BillingError, order_refund, receipt_approve, receipt_reject
+from billing.services import BillingError, receipt_approve, receipt_reject
 from moonvpn.api import Conflict, StaffModelViewSet, StaffReadOnlyViewSet
+from panels.provisioning import order_give_up
 
 # --- serializers ---------------------------------------------------------------
 
@@ -61,6 +62,7 @@ class OrderSerializer(serializers.ModelSerializer):
             "client_email",
             "attempts",
             "last_error",
+            "panel_cleanup",
             "created_at",
             "updated_at",
             "paid_at",
@@ -194,7 +196,7 @@ class OrderViewSet(StaffReadOnlyViewSet):
         data.is_valid(raise_exception=True)
         note = data.validated_data["note"].strip() or f"refunded through the API by {request.user}"
         try:
-            order_refund(order_id=order.pk, note=note, created_by=request.user)
+            order_give_up(order_id=order.pk, note=note, created_by=request.user)
         except IllegalTransition as exc:
             order.refresh_from_db(fields=["status"])
             raise Conflict(

@@ -113,7 +113,16 @@ class Order(models.Model):
         Status.EXPIRED: set(),
         Status.REFUNDED: set(),
     }
+
+    class PanelCleanup(models.TextChoices):
+        ABSENT = "absent", _("never created (nothing to undo)")
+        DELETED = "deleted", _("deleted from the panel")
+        DISABLED = "disabled", _("disabled on the panel (its inbound's last client)")
+        UNKNOWN = "unknown", _("not checked: the panel could not be reached (see last error)")
+
     PAYABLE = (Status.PENDING, Status.AWAITING_RECEIPT)
+    # What provisioning delivers; a top-up is only ever paid by a receipt.
+    DELIVERABLE = (Kind.NEW, Kind.RENEW, Kind.ADDON)
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -192,6 +201,16 @@ class Order(models.Model):
     # (compare-and-set) provisions the order; a crashed worker's lease simply runs out.
     provisioning_until = models.DateTimeField(_("being provisioned until"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
+    panel_cleanup = models.CharField(
+        _("client on the panel after the refund"),
+        max_length=16,
+        choices=PanelCleanup.choices,
+        blank=True,
+        help_text=_(
+            "A refunded new-account order's reserved client may have been created on its "
+            "panel after all: what became of it."
+        ),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
@@ -291,6 +310,10 @@ class WalletTransaction(models.Model):
         PURCHASE = "purchase", _("purchase")
         REFUND = "refund", _("refund")
         ADJUSTMENT = "adjustment", _("adjustment")
+
+    # Not a column: True on the row a repeated idempotency key returned, so a caller
+    # can tell a resubmission (nothing new happened) from a new booking.
+    replayed = False
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,

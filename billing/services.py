@@ -3,6 +3,13 @@
 Locking policy (see STYLE.md): rows are locked in one order everywhere —
 User, then Order, then Receipt — so two services never deadlock, and every
 locked block is short: no panel or Telegram call happens while a lock is held.
+
+Inserts count as locks too. On MariaDB (InnoDB) inserting a row with foreign keys
+takes a shared lock on each parent row it names: a ClientAccount or a ledger row
+locks its Order and its User. A block that inserts such a row after touching the
+order would take order → user, against a payment's user → order, and 20 presses of
+one Pay button then deadlock. Such blocks call ``order_lock`` first, which takes
+User then Order explicitly, so every later insert only re-enters locks already held.
 """
 
 import hashlib
@@ -188,6 +195,7 @@ def _wallet_apply(
         # check-then-insert cannot race: a repeated key returns the first result.
         existing = WalletTransaction.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
+            existing.replayed = True
             return existing
         new_balance = user.balance + amount
         if new_balance < 0:
@@ -248,6 +256,17 @@ def wallet_adjust(
 
 
 # --- orders --------------------------------------------------------------------
+
+
+def order_lock(*, order_id: int) -> Order:
+    """Lock the order's user, then the order (the policy above); in a transaction.
+
+    For any block that writes rows pointing at both (an account, a ledger row) and
+    was not already started by a payment service that took these locks.
+    """
+    user_id = Order.objects.values_list("user_id", flat=True).get(pk=order_id)
+    User.objects.select_for_update().only("id").get(pk=user_id)
+    return Order.objects.select_for_update().get(pk=order_id)
 
 
 def order_transition(*, order: Order, to_status: str, **fields) -> Order:
@@ -344,6 +363,10 @@ def order_pay_from_wallet(*, order_id: int, user_id: int) -> Order:
         order = Order.objects.select_for_update().get(pk=order_id)
         if order.user_id != user_id:
             raise OrderNotYours(_("This order is not yours."))
+        if order.kind not in Order.DELIVERABLE:
+            # A top-up paid from the wallet would only move money in a circle, and
+            # nothing would ever follow it: only what can be delivered is paid here.
+            raise OrderNotPayable(_("This order cannot be paid from the wallet."))
         if order.status not in Order.PAYABLE:
             raise OrderNotPayable(_("This order can no longer be paid."))
         problem = order_sale_problem(order)

@@ -295,6 +295,10 @@ class FakeTelegram:
         self._faults: list[_Fault] = []
         self._webhook: dict[str, Any] = {"url": ""}
         self._commands: dict[tuple[str, str], list[dict]] = {}
+        # Telegram's getFile may leave out file_size; False makes the fake do so.
+        self.report_file_size = True
+        # Bytes of file downloads actually written before the client stopped reading.
+        self.download_bytes_sent = 0
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -1016,12 +1020,15 @@ class FakeTelegram:
             raise _bad_request("invalid file_id")
         if len(stored.data) > MAX_DOWNLOAD_BYTES:
             raise _bad_request("file is too big")
-        return {
+        info = {
             "file_id": stored.file_id,
             "file_unique_id": stored.file_unique_id,
             "file_size": len(stored.data),
             "file_path": stored.file_path,
         }
+        if not self.report_file_size:
+            del info["file_size"]
+        return info
 
     def _api_set_my_commands(self, params: dict, uploads: dict) -> bool:
         commands = _json_param(params, "commands")
@@ -1260,7 +1267,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Content-Length", str(len(reply.body)))
         self.end_headers()
-        self.wfile.write(reply.body)
+        if reply.content_type != "application/octet-stream":
+            self.wfile.write(reply.body)
+            return
+        # A file download, written in pieces and counted: a client that stops reading
+        # early shows up as fewer bytes sent.
+        fake = self.server.fake
+        try:
+            for start in range(0, len(reply.body), 64 * 1024):
+                piece = reply.body[start : start + 64 * 1024]
+                self.wfile.write(piece)
+                with fake._cond:
+                    fake.download_bytes_sent += len(piece)
+        except OSError:
+            self.close_connection = True
 
     def _read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":

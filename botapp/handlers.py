@@ -7,7 +7,6 @@ whatever goes wrong below them: it is logged and the customer reads a short apol
 in their language, never a traceback.
 """
 
-import io
 import logging
 import re
 import uuid
@@ -17,12 +16,17 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.db.models import Exists, OuterRef
 from django.utils import timezone, translation
-from PIL import Image, UnidentifiedImageError
+from django.utils.translation import gettext as _
 from telebot import util
 
 from accounts.services import customer_register, customer_set_language
 from billing import services as billing
 from billing.models import Order, Receipt
+from billing.receipt_images import (
+    ReceiptImageRefused,
+    ReceiptImageUnreadable,
+    receipt_image_clean,
+)
 from botapp import keyboards, notify, renewal, texts
 from botapp import telegram as tg
 from botapp.callbacks import InvalidCallback, decode
@@ -75,7 +79,7 @@ def register(bot) -> None:
 
 
 def _customer(from_user):
-    user, _ = customer_register(
+    user, _created = customer_register(
         telegram_id=from_user.id,
         first_name=from_user.first_name or "",
         last_name=from_user.last_name or "",
@@ -139,9 +143,25 @@ def on_message(message) -> None:
         _apologise(ctx, message.chat.id, language)
 
 
+def _button_chat(query) -> tuple[int, int | None]:
+    """Where to answer a press: the presser's own chat, never one an update names.
+
+    A forged update can put any chat in ``message``; only a message in the presser's
+    private chat (or, for an operator, in an operators' chat) is edited in place.
+    """
+    presser = query.from_user.id
+    message = query.message
+    if message is None:
+        return presser, None
+    chat = message.chat.id
+    admins = settings.ADMIN_TELEGRAM_IDS
+    if chat == presser or (chat in admins and presser in admins):
+        return chat, message.message_id
+    return presser, None
+
+
 def on_callback(query) -> None:
-    chat_id = query.message.chat.id if query.message else query.from_user.id
-    message_id = query.message.message_id if query.message else None
+    chat_id, message_id = _button_chat(query)
     ctx = None
     language = _fallback_language(query.from_user)
     try:
@@ -422,15 +442,6 @@ def _explain_no_receipt_order(ctx: Ctx) -> None:
         ctx.send(texts.no_order_awaits_receipt(), keyboards.menu())
 
 
-def _image_format(data: bytes) -> str | None:
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.verify()
-            return (image.format or "").lower() or None
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        return None
-
-
 def on_receipt_image(ctx: Ctx, message) -> None:
     order = _order_awaiting_receipt(ctx.user)
     if order is None:
@@ -441,12 +452,26 @@ def on_receipt_image(ctx: Ctx, message) -> None:
         file_id, unique_id = largest.file_id, largest.file_unique_id
     else:
         file_id, unique_id = message.document.file_id, message.document.file_unique_id
-    data = tg.download(file_id, max_bytes=settings.RECEIPT_MAX_BYTES)
-    image_format = _image_format(data) if data else None
-    if image_format is None:
+    limit = settings.RECEIPT_MAX_BYTES
+    try:
+        data = tg.download(file_id, max_bytes=limit)
+        if data is None:
+            ctx.send(texts.unreadable_image())
+            return
+        image = receipt_image_clean(data, max_pixels=settings.RECEIPT_MAX_PIXELS)
+    except tg.FileTooBig:
+        reason = _("the file is larger than %(megabytes)s MB.") % {
+            "megabytes": max(limit // (1024 * 1024), 1)
+        }
+        ctx.send(texts.receipt_refused(order, reason))
+        return
+    except ReceiptImageUnreadable:
         ctx.send(texts.unreadable_image())
         return
-    extension = {"jpeg": "jpg"}.get(image_format, image_format)
+    except ReceiptImageRefused as exc:
+        ctx.send(texts.receipt_refused(order, exc))
+        return
+    data, extension = image.data, image.extension
     try:
         receipt = billing.receipt_submit(
             order=order,

@@ -13,6 +13,7 @@ from telebot import apihelper
 
 from botapp.telegram import get_bot
 from botapp.updates import process_updates
+from moonvpn.redact import redact
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,9 @@ class Poller:
                 backoff = min(backoff * 2, MAX_BACKOFF)
                 continue
             except (apihelper.ApiException, requests.RequestException) as exc:
-                log.warning("Telegram unreachable (%s); retrying in %.0fs", exc, backoff)
+                log.warning(
+                    "Telegram unreachable (%s); retrying in %.0fs", redact(str(exc)), backoff
+                )
                 self.stopped.wait(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
                 continue
@@ -91,4 +94,4 @@ class Poller:
         try:
             bot.get_updates(offset=offset, limit=1, timeout=5, long_polling_timeout=1)
         except (apihelper.ApiException, requests.RequestException) as exc:
-            log.warning("could not confirm the last updates to Telegram: %s", exc)
+            log.warning("could not confirm the last updates to Telegram: %s", redact(str(exc)))

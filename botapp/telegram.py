@@ -17,6 +17,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from telebot import TeleBot, apihelper, types
 
+from moonvpn.redact import redact
+
 log = logging.getLogger(__name__)
 
 MAX_RETRIES_429 = 3
@@ -107,7 +109,7 @@ def call(what: str, fn, *args, to=None, **kwargs):
             log.warning("Telegram refused %s to chat %s: %s", what, to, exc.description)
             return None
         except (apihelper.ApiException, requests.RequestException) as exc:
-            log.warning("Telegram unreachable for %s to chat %s: %s", what, to, exc)
+            log.warning("Telegram unreachable for %s to chat %s: %s", what, to, redact(str(exc)))
             return None
     return None
 
@@ -175,7 +177,11 @@ def edit_message(chat_id: int, message_id: int, text: str, markup=None) -> bool:
             # Too old to edit, a photo, deleted: the caller sends a new message instead.
             return False
         except (apihelper.ApiException, requests.RequestException) as exc:
-            log.warning("Telegram unreachable for editMessageText to chat %s: %s", chat_id, exc)
+            log.warning(
+                "Telegram unreachable for editMessageText to chat %s: %s",
+                chat_id,
+                redact(str(exc)),
+            )
             return False
     return False
 
@@ -234,8 +240,19 @@ def answer_callback(query_id: str, text: str | None = None, alert: bool = False,
     )
 
 
+class FileTooBig(Exception):
+    """The file is over the size the caller accepts; nothing more was read."""
+
+
+DOWNLOAD_TIMEOUT = (5, 30)
+
+
 def download(file_id: str, *, max_bytes: int) -> bytes | None:
-    """The bytes of a file a user sent, or None if it is too big or unreachable."""
+    """The bytes of a file a user sent, or None if it is unreachable.
+
+    Raises FileTooBig past ``max_bytes``: known from getFile's file_size when Telegram
+    gives it, otherwise found while streaming, which stops reading at the limit.
+    """
     bot = _bot()
     if bot is None:
         return None
@@ -243,8 +260,19 @@ def download(file_id: str, *, max_bytes: int) -> bytes | None:
     if info is None or not info.file_path:
         return None
     if info.file_size and info.file_size > max_bytes:
+        raise FileTooBig(info.file_size)
+    url = apihelper.FILE_URL.format(bot.token, info.file_path)
+    data = bytearray()
+    try:
+        with requests.get(url, stream=True, timeout=DOWNLOAD_TIMEOUT) as response:
+            if response.status_code != 200:
+                log.warning("Telegram refused a file download: HTTP %s", response.status_code)
+                return None
+            for chunk in response.iter_content(chunk_size=64 * 1024):
+                data += chunk
+                if len(data) > max_bytes:
+                    raise FileTooBig(len(data))
+    except requests.RequestException as exc:
+        log.warning("Telegram unreachable for a file download: %s", redact(str(exc)))
         return None
-    data = call("downloadFile", bot.download_file, info.file_path)
-    if data is None or len(data) > max_bytes:
-        return None
-    return data
+    return bytes(data)

@@ -30,7 +30,8 @@ def webhook(request):
         return HttpResponseForbidden("bad secret token")
     try:
         data = json.loads(request.body)
-    except ValueError:
+    except (ValueError, RecursionError):
+        # RecursionError: JSON nested deeper than the parser goes; no update is.
         return HttpResponseBadRequest("not JSON")
     if not isinstance(data, dict) or "update_id" not in data:
         return HttpResponseBadRequest("not an update")

@@ -239,10 +239,14 @@ try:
 except ValueError:
     _fail("TOPUP_MIN_AMOUNT, TOPUP_MAX_AMOUNT and TOPUP_PRESET_AMOUNTS must be whole numbers")
 RECEIPT_MAX_BYTES = env.int("RECEIPT_MAX_BYTES", default=10 * 1024 * 1024)
+# Checked before decoding: a small file can declare a huge image (a decompression bomb).
+RECEIPT_MAX_PIXELS = env.int("RECEIPT_MAX_PIXELS", default=40_000_000)
 
 # 3x-ui panels
 PANEL_CONNECT_TIMEOUT = env.float("PANEL_CONNECT_TIMEOUT", default=5.0)
 PANEL_READ_TIMEOUT = env.float("PANEL_READ_TIMEOUT", default=15.0)
+# The read timeout is per socket read; this bounds a whole answer (a slow-drip panel).
+PANEL_CALL_DEADLINE = env.float("PANEL_CALL_DEADLINE", default=30.0)
 # Syncing is waiting on panels, not CPU: enough threads for every panel at once.
 SYNC_MAX_WORKERS = env.int("SYNC_MAX_WORKERS", default=32)
 
@@ -292,20 +296,42 @@ if BACKUP_KEEP < 1:
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "moonvpn.throttling.RateLimitedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "moonvpn.api.exception_handler",
+    # Requests per client address (anonymous) and per staff user; README "Production".
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("API_THROTTLE_ANON", default="30/minute"),
+        "user": env.str("API_THROTTLE_USER", default="600/minute"),
+    },
 }
+
+# Failed admin logins per address and user name, and bad API tokens per address,
+# before that client waits LOGIN_LOCKOUT_MINUTES (moonvpn/throttling.py).
+try:
+    LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=5)
+    API_MAX_BAD_TOKENS = env.int("API_MAX_BAD_TOKENS", default=20)
+    LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+except ValueError:
+    _fail("LOGIN_MAX_FAILURES, API_MAX_BAD_TOKENS and LOGIN_LOCKOUT_MINUTES must be whole numbers")
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # The bot token and Bot API query strings (message texts) never reach a log line.
+    "filters": {"redact": {"()": "moonvpn.redact.RedactSecrets"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"urllib3": {"level": "WARNING"}, "TeleBot": {"level": "WARNING"}},
 }
@@ -313,3 +339,15 @@ LOGGING = {
 if not DEBUG:
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE")
     CSRF_COOKIE_SECURE = _bool("CSRF_COOKIE_SECURE")
+
+# Served over HTTPS (behind a proxy that terminates TLS and sets X-Forwarded-Proto):
+# cookies only over HTTPS, plain HTTP redirected, browsers told to stay on HTTPS.
+HTTPS = _bool("HTTPS")
+if HTTPS:
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    try:
+        SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
+    except ValueError:
+        _fail("SECURE_HSTS_SECONDS must be a whole number of seconds")

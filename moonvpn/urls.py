@@ -4,11 +4,15 @@ from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
 from django.views.static import serve
 
+from moonvpn import throttling
+
 admin.site.site_header = _("MoonVPN operator console")
 admin.site.site_title = _("MoonVPN")
 admin.site.index_title = _("Panels, sales and customers")
 
 urlpatterns = [
+    # Before the admin's own login: the same view, refusing password guessing.
+    path("admin/login/", throttling.admin_login),
     path("admin/", admin.site.urls),
     path("api/v1/", include("moonvpn.api_urls")),
     path("telegram/", include("botapp.urls")),

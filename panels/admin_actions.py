@@ -85,6 +85,22 @@ class ClientAccountActionsMixin:
     def has_resend_permission(self, request):
         return request.user.has_perm("panels.resend_clientaccount")
 
+    # --- no delete around the panel ----------------------------------------------------
+
+    def has_delete_permission(self, request, obj=None):
+        # The stock delete drops the row and leaves the client working on its panel
+        # (and its order "fulfilled"). "Delete on the panel" is the one way to delete,
+        # through panels.lifecycle; the row stays, marked deleted, for the audit.
+        return False
+
+    def delete_model(self, request, obj):
+        lifecycle.account_delete(account=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        live = queryset.exclude(status=ClientAccount.Status.DELETED)
+        for account in live.select_related("user", "panel", "inbound", "plan").order_by("pk"):
+            lifecycle.account_delete(account=account, actor=request.user)
+
     # --- helpers ---------------------------------------------------------------------
 
     def _each(self, request, queryset, work):

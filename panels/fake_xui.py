@@ -50,6 +50,7 @@ Faults (all take effect on the next request; ``panel.clear_faults()`` undoes the
 * ``panel.faults.html = True`` — answer the HTML login page instead of JSON.
 * ``panel.faults.truncated_json = True`` — cut every JSON answer in half.
 * ``panel.faults.latency = 0.05`` — per-request delay (also the ``latency`` argument).
+* ``panel.faults.drip = 0.2`` — send each answer's body one byte at a time, this far apart.
 * ``panel.expire_sessions()`` — every issued session cookie becomes invalid.
 * ``panel.stop()`` — connections are refused from then on.
 
@@ -274,6 +275,7 @@ class Faults:
     html: bool = False
     truncated_json: bool = False
     latency: float = 0.0
+    drip: float = 0.0  # send the answer's body one byte per ``drip`` seconds
 
 
 @dataclass
@@ -330,6 +332,9 @@ class _Server(ThreadingHTTPServer):
     # once on a loaded machine (the client then sees a connect timeout).
     request_queue_size = 128
     daemon_threads = True
+    # socketserver's default backlog of 5 drops connects when 20 threads call at once,
+    # and a dropped SYN is retried after 1 s: a test's 1 s connect timeout then fails.
+    request_queue_size = 128
     # A hanging handler must not make stop() wait for it.
     block_on_close = False
 
@@ -683,7 +688,16 @@ class FakeXuiPanel:
             for name, value in resp.headers:
                 handler.send_header(name, value)
             handler.end_headers()
-            if resp.body:
+            if resp.body and faults.drip:
+                # A slow-drip server: every byte arrives well within a read timeout,
+                # the whole answer takes len(body) * drip seconds.
+                for index in range(len(resp.body)):
+                    handler.wfile.write(resp.body[index : index + 1])
+                    handler.wfile.flush()
+                    if self._stopping.wait(faults.drip):
+                        handler.close_connection = True
+                        return
+            elif resp.body:
                 handler.wfile.write(resp.body)
         except OSError:
             handler.close_connection = True

@@ -60,7 +60,12 @@ from billing import services as billing
 from billing.models import GB, AddOn, Order
 from panels.models import AccountEvent, AccountReminder, ClientAccount
 from panels.qr import save_qr
-from panels.services import _remember_generation, panel_client, panel_record_failure
+from panels.services import (
+    _remember_generation,
+    panel_client,
+    panel_record_failure,
+    panel_record_success,
+)
 from panels.xui import (
     ClientNotFound,
     LastClientError,
@@ -230,13 +235,15 @@ def _panel_call(account: ClientAccount, work):
     """Run ``work(xui)`` against the account's panel; panel errors become LifecycleError."""
     xui = panel_client(account.panel)
     try:
-        return work(xui)
+        result = work(xui)
     except PanelError as exc:
         if not isinstance(exc, ClientNotFound):
             panel_record_failure(account.panel, exc)
         raise LifecycleError(error_summary(exc)) from exc
     finally:
         _remember_generation(account.panel, xui)
+    panel_record_success(account.panel)
+    return result
 
 
 def _status_for(enable: bool, target: Target, used: int, now: int) -> str:
@@ -257,6 +264,12 @@ def _limits_fields(target: Target, *, enable: bool, used: int, now: int) -> dict
         "status": _status_for(enable, target, used, now),
         "updated_at": timezone.now(),
     }
+
+
+def _when(value: datetime | None) -> str:
+    # Shown as is in the account's history, next to times the console shows in the
+    # site's zone (Tehran): the same zone here, not the database's UTC.
+    return timezone.localtime(value).isoformat(sep=" ", timespec="minutes") if value else ""
 
 
 def _event(account, action, *, actor=None, order=None, note="", **details) -> AccountEvent:
@@ -363,6 +376,7 @@ def order_apply(order: Order):
             {"expiryTime": target.expiry_ms, "totalGB": target.total, "enable": enable},
         )
     except ClientGone as exc:
+        panel_record_success(account.panel)  # it answered: the client is gone
         return _refund(order, str(exc))
     except PanelError as exc:
         if not isinstance(exc, ClientNotFound):
@@ -371,11 +385,13 @@ def order_apply(order: Order):
     finally:
         _remember_generation(account.panel, xui)
 
+    panel_record_success(account.panel)
     fields = _limits_fields(target, enable=enable, used=used, now=now)
     if order.kind == Order.Kind.RENEW:
         fields["plan_id"] = order.plan_id
-    before = {"expires_at": str(account.expires_at), "total": account.traffic_limit_bytes}
+    before = {"expires_at": _when(account.expires_at), "total": account.traffic_limit_bytes}
     with transaction.atomic():
+        billing.order_lock(order_id=order.pk)  # user → order, before the event's insert
         billing.order_transition(
             order=order,
             to_status=Order.Status.FULFILLED,
@@ -391,7 +407,7 @@ def order_apply(order: Order):
             else AccountEvent.Action.ADDON,
             order=order,
             before=before,
-            after={"expires_at": str(fields["expires_at"]), "total": target.total},
+            after={"expires_at": _when(fields["expires_at"]), "total": target.total},
             reset_usage=target.reset_usage,
         )
     account.refresh_from_db()
@@ -432,7 +448,7 @@ def account_extend(
         return on_panel, target, enable, used, now
 
     on_panel, target, enable, used, now = _panel_call(account, work)
-    before = {"expires_at": str(account.expires_at), "total": account.traffic_limit_bytes}
+    before = {"expires_at": _when(account.expires_at), "total": account.traffic_limit_bytes}
     with transaction.atomic():
         ClientAccount.objects.filter(pk=account.pk).update(
             **_limits_fields(target, enable=enable, used=used, now=now)
@@ -445,7 +461,7 @@ def account_extend(
             days=days,
             traffic_gb=traffic_gb,
             before=before,
-            after={"expires_at": str(ms_to_datetime(target.expiry_ms)), "total": target.total},
+            after={"expires_at": _when(ms_to_datetime(target.expiry_ms)), "total": target.total},
         )
     account.refresh_from_db()
     return account

@@ -81,6 +81,9 @@ class Panel(models.Model):
         _("health"), max_length=16, choices=Health.choices, default=Health.UNKNOWN
     )
     last_error = models.TextField(_("last error"), blank=True)
+    # Health changes on evidence: a healthy panel is marked down only after this many
+    # failed calls in a row (panels.services.panel_record_failure), not one 502.
+    consecutive_failures = models.PositiveIntegerField(_("failed calls in a row"), default=0)
     last_checked_at = models.DateTimeField(_("last checked"), null=True, blank=True)
     last_synced_at = models.DateTimeField(_("last synced"), null=True, blank=True)
     api_generation = models.CharField(

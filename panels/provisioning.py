@@ -18,14 +18,27 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from billing import services as billing
 from billing.models import Order
 from panels.links import LinkError, build_link, subscription_url
 from panels.models import ClientAccount, Inbound, Panel
 from panels.qr import save_qr
-from panels.services import _remember_generation, panel_client, panel_record_failure
-from panels.xui import DuplicateEmail, PanelError, error_summary
+from panels.services import (
+    _remember_generation,
+    panel_client,
+    panel_record_failure,
+    panel_record_success,
+)
+from panels.xui import (
+    ClientNotFound,
+    DuplicateEmail,
+    LastClientError,
+    PanelError,
+    client_key,
+    error_summary,
+)
 
 log = logging.getLogger(__name__)
 
@@ -201,6 +214,7 @@ def order_provision(*, order_id: int) -> ProvisionResult:
         if isinstance(exc, PanelError):
             panel_record_failure(order.panel, exc)
         return _failed(order, error_summary(exc))
+    panel_record_success(order.panel)
 
     key = client.get("password") if order.inbound.protocol in ("trojan", "shadowsocks") else None
     expiry_ms = int(client.get("expiryTime") or 0)
@@ -209,7 +223,10 @@ def order_provision(*, order_id: int) -> ProvisionResult:
     qr_path = save_qr(text=config_url, name=order.client_email, media_root=settings.MEDIA_ROOT)
     try:
         with transaction.atomic():
-            account, _ = ClientAccount.objects.get_or_create(
+            # User then order before the insert, whose foreign keys would otherwise
+            # lock them the other way round (billing.services' locking policy).
+            billing.order_lock(order_id=order.pk)
+            account, _created = ClientAccount.objects.get_or_create(
                 order=order,
                 defaults={
                     "user": order.user,
@@ -240,15 +257,98 @@ def order_provision(*, order_id: int) -> ProvisionResult:
 
 def _failed(order: Order, error: str) -> ProvisionResult:
     log.warning("order #%s: provisioning attempt %s failed: %s", order.pk, order.attempts, error)
-    Order.objects.filter(pk=order.pk).update(last_error=error[:2000], provisioning_until=None)
     order.last_error = error
     if _give_up(order):
-        billing.order_refund(
-            order_id=order.pk, note=f"refunded after {order.attempts} attempts: {error}"[:500]
+        # The lease stays ours until the order is refunded: no retry can add the
+        # client while order_give_up looks for it on the panel.
+        Order.objects.filter(pk=order.pk).update(last_error=error[:2000])
+        order = order_give_up(
+            order_id=order.pk,
+            note=f"refunded after {order.attempts} attempts: {error}"[:500],
+            lease_is_ours=True,
         )
-        order.refresh_from_db()
         return ProvisionResult(Outcome.REFUNDED, order, error=error)
+    Order.objects.filter(pk=order.pk).update(last_error=error[:2000], provisioning_until=None)
     return ProvisionResult(Outcome.PENDING, order, error=error)
+
+
+def order_give_up(
+    *, order_id: int, note: str = "", created_by=None, lease_is_ours: bool = False
+) -> Order:
+    """Refund a paid order that was not delivered, and undo its client on the panel.
+
+    An attempt whose answer was lost may have created the reserved client after all;
+    refunded, it would go on working for free. After the refund (from then on no
+    retry can add it) the client is looked up by its reserved email and deleted — or
+    disabled where the panel keeps an inbound's last client — and the order records
+    which (``panel_cleanup``). The operator's refund (admin, API) and the retry
+    limit both come here.
+    """
+    order = Order.objects.get(pk=order_id)
+    if (
+        not lease_is_ours
+        and order.provisioning_until is not None
+        and order.provisioning_until > timezone.now()
+    ):
+        raise billing.BillingError(
+            _("This order is being provisioned right now; try again in a few minutes.")
+        )
+    billing.order_refund(order_id=order_id, note=note, created_by=created_by)
+    order = Order.objects.select_related("panel", "inbound").get(pk=order_id)
+    order_undo_client(order)
+    order.refresh_from_db()
+    return order
+
+
+def order_undo_client(order: Order) -> str:
+    """Delete (or disable) a refunded order's reserved client if it is on the panel."""
+    if (
+        order.kind != Order.Kind.NEW
+        or order.status != Order.Status.REFUNDED
+        or not order.client_email
+        or order.panel_id is None
+        or ClientAccount.objects.filter(order=order).exists()
+    ):
+        return order.panel_cleanup
+    xui = panel_client(order.panel)
+    error = ""
+    try:
+        found = xui.find_client(order.client_email)
+        if found is None:
+            outcome = Order.PanelCleanup.ABSENT
+        else:
+            # v3.1+ may report a client attached to no inbound as 0.
+            inbound_id = found[0] or order.inbound.remote_id
+            client, protocol = found[1], order.inbound.protocol
+            try:
+                xui.delete_client(inbound_id, protocol, client)
+                outcome = Order.PanelCleanup.DELETED
+            except LastClientError:
+                key = client_key(protocol, client)
+                xui.update_client(inbound_id, protocol, key, {**client, "enable": False})
+                outcome = Order.PanelCleanup.DISABLED
+            except ClientNotFound:
+                outcome = Order.PanelCleanup.ABSENT
+    except PanelError as exc:
+        panel_record_failure(order.panel, exc)
+        outcome, error = Order.PanelCleanup.UNKNOWN, f"after the refund: {error_summary(exc)}"
+    finally:
+        _remember_generation(order.panel, xui)
+    fields = {"panel_cleanup": outcome, "provisioning_until": None}
+    if error:
+        fields["last_error"] = error[:2000]
+    Order.objects.filter(pk=order.pk).update(**fields)
+    log.info("order #%s refunded; its client on the panel: %s", order.pk, outcome)
+    return outcome
+
+
+def orders_to_undo(limit: int = 100) -> list[Order]:
+    """Refunded orders whose panel could not be checked yet (retry_provisioning)."""
+    return list(
+        Order.objects.select_related("panel", "inbound")
+        .filter(status=Order.Status.REFUNDED, panel_cleanup=Order.PanelCleanup.UNKNOWN)
+        .order_by("pk")[:limit]
+    )
 
 
 def orders_to_retry(limit: int = 100) -> list[int]:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import connections, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from panels.links import inbound_link_problem
@@ -45,6 +46,7 @@ def panel_config(panel: Panel) -> PanelConfig:
         api_generation=panel.api_generation,
         connect_timeout=settings.PANEL_CONNECT_TIMEOUT,
         read_timeout=settings.PANEL_READ_TIMEOUT,
+        deadline=settings.PANEL_CALL_DEADLINE,
     )
 
 
@@ -73,13 +75,43 @@ def _remember_generation(panel: Panel, client: XuiClient) -> None:
         Panel.objects.filter(pk=panel.pk).update(api_generation=client.api_generation)
 
 
-def panel_record_failure(panel: Panel, exc: Exception) -> None:
-    health = Panel.Health.AUTH_ERROR if isinstance(exc, PanelAuthError) else Panel.Health.DOWN
+# A healthy panel goes down (and its location off sale) only on evidence: this many
+# failed calls in a row, or a failed probe (the operator's test, add_panel). One
+# transient 502 in the middle of a sale is not evidence.
+FAILURES_BEFORE_DOWN = 2
+
+
+def panel_record_failure(panel: Panel, exc: Exception, *, probe: bool = False) -> None:
+    bad = Panel.Health.AUTH_ERROR if isinstance(exc, PanelAuthError) else Panel.Health.DOWN
     now = timezone.now()
     # The summary: never what the remote server answered (readable over the API).
     error = error_summary(exc)
-    Panel.objects.filter(pk=panel.pk).update(health=health, last_error=error, last_checked_at=now)
+    with transaction.atomic():
+        rows = Panel.objects.filter(pk=panel.pk)
+        rows.update(
+            consecutive_failures=F("consecutive_failures") + 1,
+            last_error=error,
+            last_checked_at=now,
+        )
+        failures, health = rows.values_list("consecutive_failures", "health").first() or (1, "")
+        # A panel not known to work (unknown, or already down) has no health to keep.
+        if probe or health != Panel.Health.OK or failures >= FAILURES_BEFORE_DOWN:
+            rows.update(health=bad)
+            health = bad
     panel.health, panel.last_error, panel.last_checked_at = health, error, now
+    panel.consecutive_failures = failures
+
+
+def panel_record_success(panel: Panel) -> None:
+    """The panel just served a call: it is up, whatever one earlier error said."""
+    now = timezone.now()
+    changed = (
+        Panel.objects.filter(pk=panel.pk)
+        .exclude(health=Panel.Health.OK, consecutive_failures=0)
+        .update(health=Panel.Health.OK, consecutive_failures=0, last_error="", last_checked_at=now)
+    )
+    if changed:
+        panel.health, panel.consecutive_failures, panel.last_error = Panel.Health.OK, 0, ""
 
 
 def panel_test_connection(*, panel: Panel) -> str:
@@ -88,11 +120,15 @@ def panel_test_connection(*, panel: Panel) -> str:
     try:
         generation = client.detect()
     except PanelError as exc:
-        panel_record_failure(panel, exc)
+        panel_record_failure(panel, exc, probe=True)
         raise
     now = timezone.now()
     Panel.objects.filter(pk=panel.pk).update(
-        health=Panel.Health.OK, last_error="", last_checked_at=now, api_generation=generation
+        health=Panel.Health.OK,
+        consecutive_failures=0,
+        last_error="",
+        last_checked_at=now,
+        api_generation=generation,
     )
     panel.health, panel.last_error, panel.api_generation = Panel.Health.OK, "", generation
     return generation
@@ -350,6 +386,7 @@ def panel_apply(*, listing: PanelListing) -> SyncResult:
         _write_account_states(changed_accounts)
         Panel.objects.filter(pk=panel.pk).update(
             health=Panel.Health.OK,
+            consecutive_failures=0,
             last_error="",
             last_checked_at=now,
             last_synced_at=now,

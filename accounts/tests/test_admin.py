@@ -277,3 +277,29 @@ def test_submitting_the_same_adjust_form_twice_books_once(admin_client, customer
     customer.refresh_from_db()
     assert customer.balance == 25_000
     assert WalletTransaction.objects.filter(user=customer).count() == 1
+
+
+def test_a_resubmitted_adjustment_has_one_history_row_in_persian_at_tehran_time(
+    admin_client, customer
+):
+    from django.contrib.admin.models import LogEntry
+
+    url = reverse("admin:accounts_user_adjust_wallet", args=[customer.pk])
+    data = {"amount": "75000", "note": "جبران قطعی", "request_id": "one-submission"}
+    for _ in range(4):  # a double click and two reloads of the POST
+        admin_client.post(url, data, HTTP_ACCEPT_LANGUAGE="fa")
+
+    assert customer.wallet_transactions.count() == 1
+    entries = LogEntry.objects.filter(object_id=str(customer.pk))
+    assert entries.count() == 1
+    history = admin_client.get(
+        reverse("admin:accounts_user_history", args=[customer.pk]), HTTP_ACCEPT_LANGUAGE="fa"
+    ).content.decode()
+    assert "Wallet adjusted" not in history
+    assert "کیف پول" in history and "جبران قطعی" in history
+    # The history's times are Tehran's, like every other time in the console.
+    row = customer.wallet_transactions.get()
+    assert "UTC" not in history and "+00:00" not in history
+    page = admin_client.get(url, HTTP_ACCEPT_LANGUAGE="fa").content.decode()
+    assert "+00:00" not in page and "UTC" not in page
+    assert row.created_at.tzinfo is not None

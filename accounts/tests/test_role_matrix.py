@@ -121,8 +121,8 @@ EXPECTED = {
     "panels.clientaccount:view": "SPA",
     "panels.clientaccount:add": "",
     "panels.clientaccount:change": "",
-    "panels.clientaccount:delete": "A",
-    "panels.clientaccount:action:delete_selected": "A",
+    # No stock delete: it would leave the client working on its panel.
+    "panels.clientaccount:delete": "",
     "panels.clientaccount:action:extend_accounts": "SA",
     "panels.clientaccount:action:disable_accounts": "SPA",
     "panels.clientaccount:action:enable_accounts": "SPA",

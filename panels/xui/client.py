@@ -31,6 +31,7 @@ import copy
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -93,6 +94,9 @@ class PanelConfig:
     api_generation: str = ""
     connect_timeout: float = 5.0
     read_timeout: float = 15.0
+    # Wall-clock bound on one request's answer. read_timeout is per socket read: a
+    # panel dripping a byte a second never trips it (one call was held 66 s).
+    deadline: float = 30.0
 
     def __post_init__(self) -> None:
         # Every panel route hangs off the base path, so a missing slash would
@@ -583,8 +587,9 @@ class XuiClient:
             headers["Authorization"] = f"Bearer {self.config.api_token}"
         elif method != "GET" and self._csrf_token:
             headers["X-CSRF-Token"] = self._csrf_token
+        deadline = time.monotonic() + self.config.deadline
         try:
-            return self._session.request(
+            resp = self._session.request(
                 method,
                 self.config.base_url + route,
                 json=json_body,
@@ -593,7 +598,13 @@ class XuiClient:
                 timeout=(self.config.connect_timeout, self.config.read_timeout),
                 allow_redirects=False,
                 verify=self.config.verify_tls,
+                stream=True,
             )
+            try:
+                resp._content = self._read_body(resp, deadline, f"{method} {route}")
+            finally:
+                resp.close()
+            return resp
         except requests.Timeout as exc:
             raise PanelUnavailable(
                 f"{method} {route}: timed out ({type(exc).__name__})", remote=_describe(exc)
@@ -608,6 +619,36 @@ class XuiClient:
             raise PanelUnavailable(
                 f"{method} {route}: {type(exc).__name__}", remote=_describe(exc)
             ) from exc
+
+    def _read_body(self, resp: requests.Response, deadline: float, what: str) -> bytes:
+        """The whole body, or PanelUnavailable once the deadline has passed.
+
+        Each read returns what one socket read brings (read1), and each socket read
+        may wait only until the deadline, so the call ends by then.
+        """
+        raw = resp.raw
+        sock = getattr(getattr(raw, "connection", None), "sock", None)
+        body = bytearray()
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise PanelUnavailable(
+                    f"{what}: no complete answer within the {self.config.deadline:g}s deadline "
+                    f"({len(body)} bytes so far)"
+                )
+            if sock is not None:
+                sock.settimeout(min(self.config.read_timeout, remaining))
+            try:
+                chunk = raw.read1(65536, decode_content=True)
+            except (TimeoutError, urllib3.exceptions.ReadTimeoutError) as exc:
+                if deadline - time.monotonic() <= 0:
+                    continue  # reported as the deadline above
+                raise requests.Timeout(exc) from exc
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                raise requests.ConnectionError(exc) from exc
+            if not chunk:
+                return bytes(body)
+            body += chunk
 
     # ------------------------------------------------------------------ login & detection
 

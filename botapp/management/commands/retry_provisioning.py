@@ -7,7 +7,7 @@ order_provision takes a lease per order, so each order is worked on by one run.
 from django.core.management.base import BaseCommand
 
 from botapp.notify import provision_and_notify
-from panels.provisioning import Outcome, orders_to_retry
+from panels.provisioning import Outcome, order_undo_client, orders_to_retry, orders_to_undo
 
 
 class Command(BaseCommand):
@@ -23,6 +23,10 @@ class Command(BaseCommand):
             counts[result.outcome] += 1
             if result.outcome in (Outcome.PENDING, Outcome.REFUNDED):
                 self.stdout.write(f"order #{order_id}: {result.outcome.value}: {result.error}")
+        for order in orders_to_undo(limit=limit):
+            # Refunded while its panel was down: its client may still be there.
+            outcome = order_undo_client(order)
+            self.stdout.write(f"order #{order.pk}: refunded; client on the panel: {outcome}")
         done = {outcome.value: count for outcome, count in counts.items()}
         self.stdout.write(
             "delivered {delivered}, still pending {pending}, refunded {refunded}, "

@@ -10,6 +10,7 @@ from telebot import apihelper
 
 from botapp import telegram as tg
 from botapp.polling import ALLOWED_UPDATES
+from moonvpn.redact import redact
 
 
 class Command(BaseCommand):
@@ -55,5 +56,5 @@ class Command(BaseCommand):
         except apihelper.ApiTelegramException as exc:
             raise CommandError(f"Telegram refused: {exc.description}") from None
         except requests.RequestException as exc:
-            raise CommandError(f"Telegram is unreachable: {exc}") from None
+            raise CommandError(f"Telegram is unreachable: {redact(str(exc))}") from None
         self.stdout.write(f"Webhook set: Telegram now posts updates to {url}; stop runbot.")
