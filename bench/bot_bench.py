@@ -87,7 +87,7 @@ def bench_throughput(stand) -> None:
     is read, routed and answered with an edit over HTTP to the fake Telegram; the
     button's answer rides on the webhook response, which this process (Telegram's
     side) then executes, as Telegram does."""
-    from botapp.standins import WEBHOOK_SECRET, forward_webhook_reply
+    from standins.demo import WEBHOOK_SECRET, forward_webhook_reply
 
     port = _free_port()
     web = _start_web(stand, port)
@@ -231,7 +231,7 @@ def bench_queries_and_panel_calls(stand) -> None:
 def main():
     os.environ["ALLOWED_HOSTS"] = "localhost"
     setup_django()
-    from botapp.standins import start_standins
+    from standins.demo import start_standins
 
     stand = start_standins()
     try:

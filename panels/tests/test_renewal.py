@@ -7,7 +7,6 @@ import pytest
 from django.utils import timezone
 
 from billing.models import AddOn, Order, WalletTransaction
-from panels.fake_xui import FakeXuiPanel
 from panels.lifecycle import PanelState, extension_target, renewal_target
 from panels.models import AccountEvent, ClientAccount
 from panels.provisioning import Outcome, order_provision, orders_to_retry
@@ -26,6 +25,7 @@ from panels.tests.lifecycle_helpers import (
     set_on_panel,
     sold_account,
 )
+from standins.xui import FakeXuiPanel
 
 pytestmark = pytest.mark.django_db
 

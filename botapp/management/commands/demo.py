@@ -63,7 +63,7 @@ class Command(BaseCommand):
     # --- the child: a throwaway database, the stand-ins, the script ----------------------
 
     def _run(self, language: str) -> None:
-        from botapp.standins import start_standins
+        from standins.demo import start_standins
 
         call_command("migrate", verbosity=0, interactive=False)
         stand = start_standins()
@@ -164,8 +164,8 @@ class Script:
 
     def play(self) -> None:
         from billing.formatting import format_amount
-        from botapp.standins import OPERATOR_CHAT
         from panels.models import ClientAccount
+        from standins.demo import OPERATOR_CHAT
 
         plan = self.stand.plan
         self.say("MoonVPN demo: the real bot and services, talking to a local stand-in for")
