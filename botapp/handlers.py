@@ -10,7 +10,6 @@ in their language, never a traceback.
 import logging
 import re
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -19,6 +18,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from telebot import util
 
+from accounts.models import User
 from accounts.services import customer_register, customer_set_language
 from billing import services as billing
 from billing.models import Order, Receipt
@@ -30,7 +30,9 @@ from billing.receipt_images import (
 from botapp import keyboards, notify, renewal, texts
 from botapp import telegram as tg
 from botapp.callbacks import InvalidCallback, decode
+from botapp.context import Ctx, own_account
 from botapp.models import PendingInput
+from panels.lifecycle import LifecycleError
 from panels.models import ClientAccount
 from panels.services import panel_client
 from panels.xui import PanelError
@@ -40,36 +42,6 @@ log = logging.getLogger(__name__)
 PENDING_INPUT_TTL = timedelta(minutes=30)
 RECENT_ORDER = timedelta(days=1)
 OPERATOR_ACTIONS = {"approve", "reject", "reject_reason", "review"}
-
-
-@dataclass
-class Ctx:
-    """Who we are talking to, and where the pressed button was."""
-
-    user: object
-    chat_id: int
-    message_id: int | None = None  # the bot's message carrying the pressed button
-    query_id: str | None = None
-    answered: bool = False
-
-    def show(self, text: str, markup=None) -> None:
-        """Turn the pressed button's message into this one, or send a new message."""
-        if self.message_id and tg.edit_message(self.chat_id, self.message_id, text, markup):
-            return
-        tg.send_message(self.chat_id, text, markup)
-
-    def send(self, text: str, markup=None) -> None:
-        tg.send_message(self.chat_id, text, markup)
-
-    def answer(self, text: str | None = None, alert: bool = False, now: bool = False) -> None:
-        """Answer the button press (once; it stops the button's spinner).
-
-        In webhook mode the answer rides on the webhook's HTTP response unless ``now``:
-        one round trip to Telegram fewer per press.
-        """
-        if self.query_id and not self.answered:
-            self.answered = True
-            tg.answer_callback(self.query_id, str(text) if text else None, alert, now=now)
 
 
 def register(bot) -> None:
@@ -182,8 +154,6 @@ def on_chat_member(update) -> None:
     # "kicked" in a private chat: the customer blocked the bot; "member": unblocked.
     if update.chat.type != "private":
         return
-    from accounts.models import User
-
     status = update.new_chat_member.status
     if status in ("kicked", "member"):
         User.objects.filter(telegram_id=update.from_user.id).update(
@@ -565,18 +535,6 @@ def _start_topup(ctx: Ctx, amount: int) -> None:
 # --- my services ------------------------------------------------------------------------
 
 
-def _own_account(ctx: Ctx, account_id: int) -> ClientAccount | None:
-    account = (
-        ClientAccount.objects.select_related("plan", "panel", "inbound")
-        .filter(pk=account_id)
-        .first()
-    )
-    if account is None or account.user_id != ctx.user.pk:
-        ctx.answer(texts.not_yours(), alert=True)
-        return None
-    return account
-
-
 def show_services(ctx: Ctx) -> None:
     accounts = list(
         ClientAccount.objects.filter(user=ctx.user)
@@ -616,7 +574,7 @@ def live_usage(account: ClientAccount) -> dict | None:
 
 
 def show_account(ctx: Ctx, account_id: int) -> None:
-    account = _own_account(ctx, account_id)
+    account = own_account(ctx, account_id)
     if account is None:
         return
     ctx.answer(now=True)  # the panel may take a moment
@@ -624,12 +582,17 @@ def show_account(ctx: Ctx, account_id: int) -> None:
 
 
 def resend_account(ctx: Ctx, account_id: int) -> None:
-    account = _own_account(ctx, account_id)
+    account = own_account(ctx, account_id)
     if account is None:
         return
     account.user = ctx.user
+    try:
+        notify.account_resend_config(account=account, actor=ctx.user)
+    except LifecycleError:
+        # The same rule as the console: a deleted account's config no longer works.
+        ctx.answer(_("This service was deleted; buy a new one from the menu."), alert=True)
+        return
     ctx.answer()
-    notify.send_account(account)
 
 
 # --- operators --------------------------------------------------------------------------
@@ -669,7 +632,7 @@ def review_approve(ctx: Ctx, receipt_id: int) -> None:
         return
     ctx.answer()
     _close_review(ctx, receipt)
-    notify.after_receipt_decision(receipt)
+    notify.receipt_follow_up(receipt)
 
 
 def review_reject(ctx: Ctx, receipt_id: int) -> None:
@@ -712,7 +675,7 @@ def review_reject_with(ctx: Ctx, receipt_id: int, code: str) -> None:
         return
     ctx.answer()
     _close_review(ctx, receipt)
-    notify.after_receipt_decision(receipt)
+    notify.receipt_follow_up(receipt)
 
 
 ROUTES = {

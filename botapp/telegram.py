@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from telebot import TeleBot, apihelper, types
 
+from accounts.models import User
 from moonvpn.redact import redact
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ def configure_api() -> None:
 
 
 def get_bot() -> TeleBot:
-    """This process's bot, with the handlers registered.
+    """This process's bot, for sending (botapp.router.get_bot adds the handlers).
 
     threaded=False: each update is handled in the calling thread (the webhook
     request, or the polling loop), so no update is ever handled by a background
@@ -56,10 +57,7 @@ def get_bot() -> TeleBot:
     with _bots_lock:
         bot = _bots.get(token)
         if bot is None:
-            from botapp.handlers import register
-
             bot = TeleBot(token, threaded=False, skip_pending=False)
-            register(bot)
             _bots[token] = bot
         return bot
 
@@ -83,8 +81,6 @@ def _retry_after(exc: apihelper.ApiTelegramException) -> float:
 
 
 def _mark_blocked(chat_id) -> None:
-    from accounts.models import User
-
     if chat_id is not None:
         User.objects.filter(telegram_id=chat_id, has_blocked_bot=False).update(has_blocked_bot=True)
 

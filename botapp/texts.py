@@ -479,3 +479,9 @@ def operators_only() -> str:
 
 def already_reviewed() -> str:
     return _("This receipt was already reviewed.")
+
+
+# Renewals and add-ons (botapp.renewal, botapp.keyboards).
+BTN_RENEW = gettext_lazy("🔄 Renew")
+BTN_ADDONS = gettext_lazy("➕ Extra traffic or days")
+BTN_MY_SERVICE = gettext_lazy("📦 My service")

@@ -696,3 +696,26 @@ def subscription_url(sub_base_url: str, sub_id: str) -> str:
     if not base or not sub_id:
         return ""
     return base.rstrip("/") + "/" + quote(sub_id, safe="")
+
+
+# --- for a stored inbound and panel ---------------------------------------------------
+
+
+def inbound_as_panel_dict(inbound) -> dict:
+    return {
+        "id": inbound.remote_id,
+        "remark": inbound.remark,
+        "protocol": inbound.protocol,
+        "port": inbound.port,
+        "listen": inbound.listen,
+        "settings": inbound.settings or {},
+        "streamSettings": inbound.stream_settings or {},
+    }
+
+
+def account_links(*, panel, inbound, client: dict) -> tuple[str, str]:
+    """The config link and subscription URL of ``client`` (panels.models Panel and Inbound)."""
+    config = build_link(
+        inbound=inbound_as_panel_dict(inbound), client=client, host=panel.public_host
+    )
+    return config, subscription_url(panel.sub_base_url, client.get("subId", ""))

@@ -68,7 +68,7 @@ def panel_clients_reset() -> None:
         _clients.clear()
 
 
-def _remember_generation(panel: Panel, client: XuiClient) -> None:
+def panel_remember_generation(panel: Panel, client: XuiClient) -> None:
     # The client re-detects when a panel is upgraded; keep what it found.
     if client.api_generation and client.api_generation != panel.api_generation:
         panel.api_generation = client.api_generation
