@@ -31,6 +31,7 @@ from billing.models import (
     Receipt,
     WalletTransaction,
 )
+from billing.selectors import sellable_inbounds
 from billing.services import (
     BillingError,
     ReceiptAlreadyReviewed,
@@ -41,7 +42,6 @@ from billing.services import (
 from botapp.notify import provision_and_notify
 from botapp.notify import receipt_follow_up as follow_up
 from moonvpn.admin import ReadOnlyAdmin
-from panels.models import Inbound
 from panels.provisioning import Outcome, ProvisionResult, order_give_up
 
 log = logging.getLogger(__name__)
@@ -206,12 +206,7 @@ class WalletTransactionAdmin(ReadOnlyAdmin):
 class OrderMoveForm(forms.Form):
     inbound = forms.ModelChoiceField(
         label=_("New inbound"),
-        queryset=Inbound.objects.filter(
-            is_sellable=True,
-            status=Inbound.Status.ACTIVE,
-            link_problem="",
-            panel__is_active=True,
-        ).select_related("panel"),
+        queryset=sellable_inbounds().filter(panel__is_active=True).select_related("panel"),
         help_text=_(
             "A sellable inbound on a working panel. The order keeps its payment; the next "
             "retry creates the client there."

@@ -13,7 +13,6 @@ are sent by botapp.notify.
 
 from html import escape
 
-from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from telebot.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -21,6 +20,7 @@ from telebot.types import InlineKeyboardButton, InlineKeyboardMarkup
 from billing import services as billing
 from billing.formatting import format_bytes
 from billing.models import AddOn, Order
+from billing.selectors import plans_for_panel
 from botapp import keyboards, texts
 from botapp import telegram as tg
 from botapp.callbacks import encode
@@ -37,7 +37,7 @@ def renewable(account: ClientAccount) -> bool:
 
 def renewal_plans(account: ClientAccount):
     """Plans on sale that this account's panel may carry (empty plan.panels: any)."""
-    return billing.plans_for_sale().filter(Q(panels=None) | Q(panels=account.panel_id)).distinct()
+    return plans_for_panel(account.panel_id)
 
 
 def addons_for(account: ClientAccount):
