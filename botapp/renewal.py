@@ -18,7 +18,6 @@ from django.utils.translation import gettext as _
 from telebot.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from billing import services as billing
-from billing.formatting import format_bytes
 from billing.models import AddOn, Order
 from billing.selectors import plans_for_panel
 from botapp import keyboards, texts
@@ -26,6 +25,7 @@ from botapp import telegram as tg
 from botapp.callbacks import encode
 from botapp.context import own_account
 from botapp.texts import BTN_ADDONS, BTN_MY_SERVICE, BTN_RENEW  # noqa: F401 - named here too
+from moonvpn.formatting import format_bytes
 from panels.models import AccountReminder, ClientAccount
 
 # --- what can be bought for an account -----------------------------------------------

@@ -14,8 +14,8 @@ from django.utils import formats, timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
-from billing.formatting import format_bytes
 from botapp.notify import account_resend_config, send_new_link
+from moonvpn.formatting import format_bytes
 from panels import lifecycle
 from panels.models import AccountEvent, ClientAccount
 

@@ -20,7 +20,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from PIL import Image
 
-from billing.formatting import format_amount
+from moonvpn.formatting import format_amount
 from panels.models import ClientAccount
 
 # The one product module allowed to import the test stand-ins: running the product
