@@ -29,7 +29,12 @@ CAPTION_LIMIT = 1024  # Telegram's limit on a photo caption, in UTF-16 units of 
 def claim(key: str, *, order: Order | None = None) -> bool:
     """True exactly once per key, across processes."""
     try:
-        with transaction.atomic():
+        if transaction.get_connection().in_atomic_block:
+            # A savepoint, so that losing the race leaves the caller's transaction usable.
+            with transaction.atomic():
+                Notice.objects.create(key=key, order=order)
+        else:
+            # In autocommit the INSERT is its own transaction: no BEGIN/COMMIT round trips.
             Notice.objects.create(key=key, order=order)
         return True
     except IntegrityError:

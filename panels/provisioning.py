@@ -67,12 +67,16 @@ def order_reserve_client(order: Order) -> Order:
     else:
         key = str(uuid.uuid4())
     tag = order.user.telegram_id or order.user_id
-    Order.objects.filter(pk=order.pk, client_uuid="").update(
-        client_uuid=key,
-        client_email=f"mv{tag}-{order.pk}".lower(),
-        client_sub_id=secrets.token_hex(8),
-    )
-    order.refresh_from_db(fields=["client_uuid", "client_email", "client_sub_id"])
+    reserved = {
+        "client_uuid": key,
+        "client_email": f"mv{tag}-{order.pk}".lower(),
+        "client_sub_id": secrets.token_hex(8),
+    }
+    if Order.objects.filter(pk=order.pk, client_uuid="").update(**reserved):
+        for name, value in reserved.items():
+            setattr(order, name, value)
+    else:  # another attempt reserved them first: use its identifiers
+        order.refresh_from_db(fields=list(reserved))
     return order
 
 

@@ -104,6 +104,10 @@ def panel_record_failure(panel: Panel, exc: Exception, *, probe: bool = False) -
 
 def panel_record_success(panel: Panel) -> None:
     """The panel just served a call: it is up, whatever one earlier error said."""
+    if panel.health == Panel.Health.OK and panel.consecutive_failures == 0:
+        # As loaded for this call it was already up: the UPDATE below would match no
+        # row but for a failure recorded meanwhile, which the next success clears.
+        return
     now = timezone.now()
     changed = (
         Panel.objects.filter(pk=panel.pk)
