@@ -1,10 +1,15 @@
 """What every conversation's handler gets: who pressed what, and how to answer."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from botapp import telegram as tg
 from botapp import texts
+from botapp.models import PendingInput
 from panels.models import ClientAccount
+
+PENDING_INPUT_TTL = timedelta(minutes=30)
+RECENT_ORDER = timedelta(days=1)
 
 
 @dataclass
@@ -48,3 +53,17 @@ def own_account(ctx: Ctx, account_id: int) -> ClientAccount | None:
         ctx.answer(texts.not_yours(), alert=True)
         return None
     return account
+
+
+def pending_input(user) -> PendingInput | None:
+    try:
+        return user.pending_input
+    except PendingInput.DoesNotExist:
+        return None
+
+
+def forget_pending_input(user) -> None:
+    pending = pending_input(user)
+    if pending is not None:
+        pending.delete()
+        user.pending_input = None
