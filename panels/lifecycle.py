@@ -72,10 +72,11 @@ from panels.traffic import (
     extension_target,
     ms_to_datetime,
     now_ms,
-    to_int,
 )
 from panels.xui import (
     ClientNotFound,
+    ClientRecord,
+    ClientTraffic,
     LastClientError,
     PanelError,
     PanelUnavailable,
@@ -101,13 +102,14 @@ class ClientGone(LifecycleError):
 
 
 def state_of(client: dict, stats: dict | None) -> PanelState:
-    stats = stats if isinstance(stats, dict) else {}
+    record = ClientRecord.from_panel(client)
+    traffic = ClientTraffic.from_panel(stats)
     return PanelState(
-        expiry_ms=to_int(client.get("expiryTime")),
-        total=to_int(client.get("totalGB")),
-        used=to_int(stats.get("up")) + to_int(stats.get("down")),
+        expiry_ms=record.expiry_ms,
+        total=record.total,
+        used=traffic.used if traffic else 0,
         # Older panels switch off only the traffic row when time or traffic runs out.
-        enable=bool(client.get("enable", True)) and bool(stats.get("enable", True)),
+        enable=record.enable and (traffic.enable if traffic else True),
     )
 
 

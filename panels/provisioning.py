@@ -10,7 +10,7 @@ import base64
 import logging
 import secrets
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -42,7 +42,9 @@ from panels.services import (
 from panels.xui import (
     DuplicateEmail,
     PanelError,
+    datetime_to_ms,
     error_summary,
+    ms_to_datetime,
 )
 
 log = logging.getLogger(__name__)
@@ -89,7 +91,7 @@ def panel_client_object(*, order: Order, expires_at) -> dict:
         "email": order.client_email,
         "limitIp": plan.max_devices,
         "totalGB": plan.traffic_bytes,
-        "expiryTime": int(expires_at.timestamp() * 1000) if expires_at else 0,
+        "expiryTime": datetime_to_ms(expires_at),
         "enable": True,
         "tgId": order.user.telegram_id or 0,
         "subId": order.client_sub_id,
@@ -170,9 +172,7 @@ def order_provision(*, order_id: int) -> ProvisionResult:
     panel_record_success(order.panel)
 
     key = client.get("password") if order.inbound.protocol in ("trojan", "shadowsocks") else None
-    expiry_ms = int(client.get("expiryTime") or 0)
-    if expiry_ms > 0:
-        expires_at = datetime.fromtimestamp(expiry_ms / 1000, tz=UTC)
+    expires_at = ms_to_datetime(client.get("expiryTime")) or expires_at
     qr_path = save_qr(text=config_url, name=order.client_email, media_root=settings.MEDIA_ROOT)
     try:
         with transaction.atomic():

@@ -9,7 +9,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.conf import settings
 from django.db import connections, transaction
@@ -18,7 +18,14 @@ from django.utils import timezone
 
 from panels.links import inbound_link_problem
 from panels.models import ClientAccount, Inbound, Panel
-from panels.xui import PanelAuthError, PanelConfig, PanelError, XuiClient, error_summary
+from panels.xui import (
+    PanelAuthError,
+    PanelConfig,
+    PanelError,
+    XuiClient,
+    error_summary,
+    ms_to_datetime,
+)
 
 log = logging.getLogger(__name__)
 
@@ -158,17 +165,6 @@ class SyncResult:
         return not self.error
 
 
-def _ms_to_datetime(value) -> datetime | None:
-    try:
-        value = int(value or 0)
-    except (TypeError, ValueError):
-        return None
-    # 0 = never; negative = "starts at first use", which has no date yet.
-    if value <= 0:
-        return None
-    return datetime.fromtimestamp(value / 1000, tz=UTC)
-
-
 def _as_dict(value) -> dict:
     return value if isinstance(value, dict) else {}
 
@@ -226,7 +222,7 @@ def _client_states(raw_inbounds: list[dict]) -> dict[str, dict]:
 
 def _account_status(state: dict, now: datetime) -> tuple[str, bool, datetime | None]:
     enabled = state["enable"] and state["stats_enable"]
-    expires = _ms_to_datetime(state["expiryTime"])
+    expires = ms_to_datetime(state["expiryTime"])
     total = int(state["total"] or 0)
     out_of_time = expires is not None and expires <= now
     out_of_traffic = total > 0 and state["used"] >= total

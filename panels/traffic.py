@@ -6,9 +6,10 @@ Milliseconds since the epoch and bytes, as 3x-ui stores them (0 means unlimited)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from django.utils import timezone
+
+from panels.xui.records import ms_to_datetime  # noqa: F401 - part of this module's vocabulary
 
 DAY_MS = 86_400_000
 
@@ -90,7 +91,3 @@ def enable_after(state: PanelState, target: Target, *, used_after: int, now: int
     after = PanelState(target.expiry_ms, target.total, used_after, True)
     usable = not (after.out_of_time(now) or after.out_of_traffic())
     return usable and (state.enable or exhausted)
-
-
-def ms_to_datetime(value: int) -> datetime | None:
-    return datetime.fromtimestamp(value / 1000, tz=UTC) if value > 0 else None

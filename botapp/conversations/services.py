@@ -1,7 +1,6 @@
 """ "My services": the customer's accounts, live usage from the panel, the config again."""
 
 import logging
-from datetime import UTC, datetime
 
 from django.utils.translation import gettext as _
 
@@ -34,28 +33,20 @@ def show_services(ctx: Ctx) -> None:
     ctx.show(texts.services_title(), keyboards.services(accounts))
 
 
-def _ms(value) -> datetime | None:
-    try:
-        value = int(value or 0)
-    except (TypeError, ValueError):
-        return None
-    return datetime.fromtimestamp(value / 1000, tz=UTC) if value > 0 else None
-
-
 def live_usage(account: ClientAccount) -> dict | None:
     """What the panel says now, or None when it cannot say (down, or client gone)."""
     try:
-        stats = panel_client(account.panel).get_client_traffic(account.email)
+        traffic = panel_client(account.panel).client_traffic(account.email)
     except PanelError as exc:
         log.info("usage of %s unavailable: %s", account.email, exc)
         return None
-    if not isinstance(stats, dict):
+    if traffic is None:
         return None
     return {
-        "used": int(stats.get("up") or 0) + int(stats.get("down") or 0),
-        "total": int(stats.get("total") or 0),
-        "expires_at": _ms(stats.get("expiryTime")) or account.expires_at,
-        "enabled": bool(stats.get("enable", True)),
+        "used": traffic.used,
+        "total": traffic.total,
+        "expires_at": traffic.expires_at or account.expires_at,
+        "enabled": traffic.enable,
     }
 
 

@@ -20,7 +20,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("accounts", "billing", "botapp", "moonvpn", "panels", "standins")
+APPS = ("accounts", "billing", "botapp", "moonvpn", "ops", "panels", "standins")
 DOMAIN = ("accounts", "billing", "panels")
 DEMO_COMMAND = "botapp.management.commands.demo"
 

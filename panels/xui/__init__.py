@@ -20,6 +20,7 @@ from .errors import (
     PanelUnavailable,
     error_summary,
 )
+from .records import ClientRecord, ClientTraffic, as_int, datetime_to_ms, ms_to_datetime
 
 __all__ = [
     "API_GENERATIONS",
@@ -28,6 +29,7 @@ __all__ = [
     "V3",
     "V3_CLIENTS",
     "ClientNotFound",
+    "ClientTraffic",
     "DuplicateEmail",
     "LastClientError",
     "PanelAuthError",
@@ -36,6 +38,10 @@ __all__ = [
     "PanelRejected",
     "PanelUnavailable",
     "XuiClient",
+    "ClientRecord",
+    "as_int",
+    "datetime_to_ms",
+    "ms_to_datetime",
     "client_key",
     "error_summary",
 ]
