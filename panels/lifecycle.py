@@ -43,10 +43,7 @@ as the account row's new limits, is the commit point.
 
 from __future__ import annotations
 
-import base64
 import logging
-import secrets
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -83,6 +80,7 @@ from panels.xui import (
     XuiClient,
     client_key,
     error_summary,
+    new_client_secret,
 )
 
 log = logging.getLogger(__name__)
@@ -343,14 +341,7 @@ def account_delete(*, account: ClientAccount, actor, note: str = "") -> DeleteRe
 
 
 def _new_key(account: ClientAccount) -> dict:
-    protocol = account.inbound.protocol
-    if protocol == "trojan":
-        return {"password": secrets.token_urlsafe(12)}
-    if protocol == "shadowsocks":
-        method = str((account.inbound.settings or {}).get("method", ""))
-        size = 16 if "aes-128" in method else 32
-        return {"password": base64.b64encode(secrets.token_bytes(size)).decode()}
-    return {"id": str(uuid.uuid4())}
+    return new_client_secret(account.inbound.protocol, account.inbound.settings)
 
 
 def account_regenerate_link(*, account: ClientAccount, actor, note: str = "") -> ClientAccount:

@@ -6,10 +6,8 @@ No database lock is held during a panel call: a short lease on the order (set wi
 compare-and-set) decides who provisions it.
 """
 
-import base64
 import logging
 import secrets
-import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -45,15 +43,10 @@ from panels.xui import (
     datetime_to_ms,
     error_summary,
     ms_to_datetime,
+    new_client_secret,
 )
 
 log = logging.getLogger(__name__)
-
-
-def _shadowsocks_password(method: str) -> str:
-    # 2022 ciphers need a base64 key of the cipher's size (16 bytes for aes-128).
-    size = 16 if "aes-128" in method else 32
-    return base64.b64encode(secrets.token_bytes(size)).decode()
 
 
 def order_reserve_client(order: Order) -> Order:
@@ -61,13 +54,7 @@ def order_reserve_client(order: Order) -> Order:
     if order.client_uuid and order.client_email and order.client_sub_id:
         return order
     inbound = order.inbound
-    protocol = inbound.protocol
-    if protocol == "trojan":
-        key = secrets.token_urlsafe(12)
-    elif protocol == "shadowsocks":
-        key = _shadowsocks_password(str((inbound.settings or {}).get("method", "")))
-    else:
-        key = str(uuid.uuid4())
+    (key,) = new_client_secret(inbound.protocol, inbound.settings).values()
     tag = order.user.telegram_id or order.user_id
     reserved = {
         "client_uuid": key,

@@ -20,7 +20,14 @@ from .errors import (
     PanelUnavailable,
     error_summary,
 )
-from .records import ClientRecord, ClientTraffic, as_int, datetime_to_ms, ms_to_datetime
+from .records import (
+    ClientRecord,
+    ClientTraffic,
+    as_int,
+    datetime_to_ms,
+    ms_to_datetime,
+    new_client_secret,
+)
 
 __all__ = [
     "API_GENERATIONS",
@@ -42,6 +49,7 @@ __all__ = [
     "as_int",
     "datetime_to_ms",
     "ms_to_datetime",
+    "new_client_secret",
     "client_key",
     "error_summary",
 ]

@@ -7,6 +7,9 @@ as strings or nulls. Callers read these records instead of picking at the JSON.
 
 from __future__ import annotations
 
+import base64
+import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -90,3 +93,18 @@ class ClientRecord:
             enable=bool(client.get("enable", True)),
             raw=client,
         )
+
+
+def new_client_secret(protocol: str, inbound_settings: dict | None) -> dict[str, str]:
+    """A fresh key for a new client of this protocol: ``{"id": uuid}`` or ``{"password": ...}``.
+
+    Trojan: a random password. Shadowsocks: a base64 key of the cipher's size (16 bytes
+    for the aes-128 2022 cipher, else 32; legacy ciphers accept any). Others: a UUID.
+    """
+    if protocol == "trojan":
+        return {"password": secrets.token_urlsafe(12)}
+    if protocol == "shadowsocks":
+        method = str((inbound_settings or {}).get("method", ""))
+        size = 16 if "aes-128" in method else 32
+        return {"password": base64.b64encode(secrets.token_bytes(size)).decode()}
+    return {"id": str(uuid.uuid4())}
