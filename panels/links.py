@@ -225,46 +225,12 @@ def _prepare(inbound: Any) -> _Prepared:
     if not isinstance(inbound, dict):
         raise LinkError(f"inbound must be an object, not {type(inbound).__name__}")
     check = _Checker(inbound)
-
-    protocol = inbound.get("protocol")
-    if not isinstance(protocol, str) or not protocol:
-        raise check.fail("protocol is missing")
-    protocol = protocol.strip().lower()
-    if protocol not in SELLABLE_PROTOCOLS:
-        raise check.unsupported(
-            f"protocol {protocol!r} cannot be sold (only {', '.join(SELLABLE_PROTOCOLS)})"
-        )
-
-    remark = inbound.get("remark")
-    if remark is None:
-        remark = ""
-    if not isinstance(remark, str):
-        raise check.fail("remark must be a string")
-
-    listen = inbound.get("listen") or ""
-    if not isinstance(listen, str):
-        raise check.fail("listen must be a string")
-    if listen.startswith("@"):
-        # A fallback target on a unix socket: clients reach it through another
-        # inbound's port and TLS, which this inbound's own data does not describe.
-        raise check.fail(f"listens on {listen!r} (a fallback socket), not on a public port")
-
+    protocol = _checked_protocol(check, inbound)
+    remark, listen = _checked_remark(check, inbound), _checked_listen(check, inbound)
     port = check.port(inbound.get("port"), "port")
     settings = check.json_object(inbound.get("settings"), "settings", required=False)
     stream = check.json_object(inbound.get("streamSettings"), "streamSettings", required=True)
-
-    network = check.text(stream, "network", "streamSettings.network", "tcp") or "tcp"
-    if network not in NETWORKS:
-        raise check.fail(f"network {network!r} is not supported ({', '.join(NETWORKS)})")
-    security = check.text(stream, "security", "streamSettings.security", "none") or "none"
-    if security not in SECURITIES:
-        raise check.fail(f"security {security!r} is not supported ({', '.join(SECURITIES)})")
-    if security == "reality" and protocol not in REALITY_PROTOCOLS:
-        raise check.fail(
-            f"reality is not possible with {protocol} (Xray allows it on vless/trojan)"
-        )
-    if security == "reality" and network not in REALITY_NETWORKS:
-        raise check.fail(f"reality is not possible over {network} (Xray allows tcp, grpc, xhttp)")
+    network, security = _checked_transport(check, stream, protocol)
 
     net_params, vmess_net = _network_params(check, stream, network)
     prepared = _Prepared(
@@ -281,27 +247,80 @@ def _prepare(inbound: Any) -> _Prepared:
         prepared.tls_params, prepared.vmess_tls = _tls_params(check, stream, network)
     elif security == "reality":
         prepared.reality_params = _reality_params(check, stream)
-
     if protocol == "vless":
         prepared.vless_encryption = (
             check.text(settings, "encryption", "settings.encryption", "none") or "none"
         )
     elif protocol == "shadowsocks":
-        method = check.text(settings, "method", "settings.method").strip()
-        if not method:
-            raise check.fail("settings.method is missing")
-        if method in SS_SINGLE_USER_METHODS:
-            raise check.fail(
-                f"shadowsocks method {method} is single-user; clients cannot have own keys"
-            )
-        prepared.ss_method = method
-        if method.startswith("2022-"):
-            prepared.ss_server_password = check.text(settings, "password", "settings.password")
-            if not prepared.ss_server_password:
-                raise check.fail(f"settings.password (server key) is missing for {method}")
-
+        prepared.ss_method, prepared.ss_server_password = _shadowsocks_keys(check, settings)
     prepared.external_proxies = _external_proxies(check, stream)
     return prepared
+
+
+def _checked_protocol(check: _Checker, inbound: dict[str, Any]) -> str:
+    protocol = inbound.get("protocol")
+    if not isinstance(protocol, str) or not protocol:
+        raise check.fail("protocol is missing")
+    protocol = protocol.strip().lower()
+    if protocol not in SELLABLE_PROTOCOLS:
+        raise check.unsupported(
+            f"protocol {protocol!r} cannot be sold (only {', '.join(SELLABLE_PROTOCOLS)})"
+        )
+    return protocol
+
+
+def _checked_remark(check: _Checker, inbound: dict[str, Any]) -> str:
+    remark = inbound.get("remark")
+    if remark is None:
+        return ""
+    if not isinstance(remark, str):
+        raise check.fail("remark must be a string")
+    return remark
+
+
+def _checked_listen(check: _Checker, inbound: dict[str, Any]) -> str:
+    listen = inbound.get("listen") or ""
+    if not isinstance(listen, str):
+        raise check.fail("listen must be a string")
+    if listen.startswith("@"):
+        # A fallback target on a unix socket: clients reach it through another
+        # inbound's port and TLS, which this inbound's own data does not describe.
+        raise check.fail(f"listens on {listen!r} (a fallback socket), not on a public port")
+    return listen
+
+
+def _checked_transport(check: _Checker, stream: dict[str, Any], protocol: str) -> tuple[str, str]:
+    """(network, security) of the stream, and whether this protocol can use them."""
+    network = check.text(stream, "network", "streamSettings.network", "tcp") or "tcp"
+    if network not in NETWORKS:
+        raise check.fail(f"network {network!r} is not supported ({', '.join(NETWORKS)})")
+    security = check.text(stream, "security", "streamSettings.security", "none") or "none"
+    if security not in SECURITIES:
+        raise check.fail(f"security {security!r} is not supported ({', '.join(SECURITIES)})")
+    if security == "reality" and protocol not in REALITY_PROTOCOLS:
+        raise check.fail(
+            f"reality is not possible with {protocol} (Xray allows it on vless/trojan)"
+        )
+    if security == "reality" and network not in REALITY_NETWORKS:
+        raise check.fail(f"reality is not possible over {network} (Xray allows tcp, grpc, xhttp)")
+    return network, security
+
+
+def _shadowsocks_keys(check: _Checker, settings: dict[str, Any]) -> tuple[str, str]:
+    """(method, server password); the password only for a 2022 cipher."""
+    method = check.text(settings, "method", "settings.method").strip()
+    if not method:
+        raise check.fail("settings.method is missing")
+    if method in SS_SINGLE_USER_METHODS:
+        raise check.fail(
+            f"shadowsocks method {method} is single-user; clients cannot have own keys"
+        )
+    if not method.startswith("2022-"):
+        return method, ""
+    password = check.text(settings, "password", "settings.password")
+    if not password:
+        raise check.fail(f"settings.password (server key) is missing for {method}")
+    return method, password
 
 
 def _network_params(
