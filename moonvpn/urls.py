@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.static import serve
 
 from moonvpn import throttling
+from panels.subscription_views import subscription_view
 
 admin.site.site_header = _("MoonVPN operator console")
 admin.site.site_title = _("MoonVPN")
@@ -16,6 +17,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("moonvpn.api_urls")),
     path("telegram/", include("botapp.urls")),
+    # The customer's one subscription (SITE_URL/sub/<token>/), every service on every panel.
+    path("sub/<str:token>/", subscription_view, name="subscription"),
     # MEDIA_ROOT is never served as a folder: it holds receipt photos and QR codes
     # (a customer's working config). Each file is served by a view that checks the
     # permission of the row it belongs to: the receipt's image page (view_receipt) and
