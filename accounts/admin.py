@@ -16,6 +16,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from rest_framework.authtoken.admin import TokenAdmin
 
+from accounts.admin_subscription import SubscriptionAdminMixin
 from accounts.forms import WalletAdjustForm
 from accounts.models import User
 from billing.services import BillingError, wallet_adjust
@@ -53,7 +54,7 @@ class ClientAccountInline(admin.TabularInline):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(SubscriptionAdminMixin, DjangoUserAdmin):
     list_display = (
         "username",
         "full_name",
@@ -83,7 +84,13 @@ class UserAdmin(DjangoUserAdmin):
         "telegram_id__exact",
     )
     ordering = ("-date_joined",)
-    readonly_fields = ("wallet", "has_blocked_bot", "last_login", "date_joined")
+    readonly_fields = (
+        "wallet",
+        "subscription_link",
+        "has_blocked_bot",
+        "last_login",
+        "date_joined",
+    )
     fieldsets = (
         DjangoUserAdmin.fieldsets[0],
         (_("Wallet"), {"fields": ("wallet",)}),
@@ -96,6 +103,7 @@ class UserAdmin(DjangoUserAdmin):
                     "language",
                     "is_blocked",
                     "has_blocked_bot",
+                    "subscription_link",
                 )
             },
         ),

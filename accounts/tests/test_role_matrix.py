@@ -47,6 +47,8 @@ EXPECTED = {
     "accounts.user:action:delete_selected": "A",
     "view:accounts_user_adjust_wallet": "FA",
     "view:auth_user_password_change": "A",
+    # Replacing a customer's subscription link (a leaked link): whoever changes customers.
+    "view:accounts_user_subscription_regenerate": "SA",
     "auth.group:view": "A",
     "auth.group:add": "A",
     "auth.group:change": "A",
@@ -180,6 +182,7 @@ EXPECTED = {
 CUSTOM_VIEWS = {
     "accounts_user_adjust_wallet": ("get", "customer"),
     "auth_user_password_change": ("get", "customer"),
+    "accounts_user_subscription_regenerate": ("post", "customer"),
     "billing_receipt_approve": ("post", "receipt"),
     "billing_receipt_reject": ("get", "receipt"),
     "billing_receipt_image": ("get", "receipt"),

@@ -209,3 +209,19 @@ def test_at_most_three_queries_per_request(client, customer, services):
 def test_without_site_url_there_is_no_url_to_show(customer, settings):
     settings.SITE_URL = ""
     assert subscription.subscription_url(user=customer) == ""
+
+
+def test_the_console_shows_the_url_and_an_operator_replaces_it(
+    client, staff_user, customer, services
+):
+    client.force_login(staff_user)
+    page = client.get(f"/admin/accounts/user/{customer.pk}/change/").content.decode()
+    customer.refresh_from_db()
+    old = customer.subscription_token
+    assert f"https://shop.example.com/sub/{old}/" in page
+    answer = client.post(f"/admin/accounts/user/{customer.pk}/subscription/regenerate/")
+    assert answer.status_code == 302
+    customer.refresh_from_db()
+    assert customer.subscription_token != old
+    assert client.get(f"/sub/{old}/").status_code == 404
+    assert client.get(f"/sub/{customer.subscription_token}/").status_code == 200
