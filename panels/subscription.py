@@ -195,7 +195,7 @@ def render_singbox(sub: Subscription) -> str:
             {"type": "mixed", "tag": "mixed-in", "listen": "127.0.0.1", "listen_port": 2080}
         ],
         "outbounds": [selector, *outbounds, {"type": "direct", "tag": "direct"}],
-        "route": {"final": sub.title, "auto_detect_interface": True},
+        "route": {"final": sub.title},
     }
     return json.dumps(config, ensure_ascii=False, indent=2)
 
