@@ -112,3 +112,15 @@ def test_no_subscription_url_without_site_url(bot, tg, django_user_model, plan, 
     bot.press(JOHN, "My services")
     assert "/sub/" not in bot.screen(JOHN)
     assert not any("subscription link" in label for label, _ in bot.keyboard(JOHN))
+
+
+def test_the_subscription_url_in_persian(bot, tg, django_user_model, plan, inbound, xui, settings):
+    settings.SITE_URL = "https://shop.example.com"
+    account = _buy(bot, SARA, django_user_model)
+    delivered = tg.photos_to(SARA)[-1]["plain_text"]
+    assert "اشتراک شما (همهٔ سرویس‌هایتان، همیشه به‌روز):" in delivered
+    account.user.refresh_from_db()
+    assert f"/sub/{account.user.subscription_token}/" in delivered
+    bot.send(SARA, "/start")
+    bot.press_data(SARA, "s")
+    assert any("لینک اشتراک جدید" in label for label, _ in bot.keyboard(SARA))
