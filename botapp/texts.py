@@ -451,6 +451,41 @@ def account_page(account, usage: dict | None) -> str:
 # --- operators ---------------------------------------------------------------------------
 
 
+def _when(value) -> str:
+    local = timezone.localtime(value)
+    return f"{date(local)} {num(local.hour)}:{num(local.minute // 10)}{num(local.minute % 10)}"
+
+
+def panel_down(event, waiting: int) -> str:
+    panel = event.panel
+    return lines(
+        _("🔴 <b>Panel down: %(name)s</b>") % {"name": escape(panel.name)},
+        _("Location: %(location)s") % {"location": escape(panel.location_label)},
+        _("Error: %(what)s (%(error)s)")
+        % {"what": panel.get_health_display(), "error": escape(event.error or "—")},
+        _("Since: %(time)s") % {"time": _when(event.since or event.created_at)},
+        _("Paid orders waiting on it: %(count)s") % {"count": num(waiting)},
+        _("Its locations are off the shop until it answers again."),
+    )
+
+
+def panel_up(event, waiting: int) -> str:
+    panel = event.panel
+    parts = [
+        _("🟢 <b>Panel back: %(name)s</b>") % {"name": escape(panel.name)},
+        _("Location: %(location)s") % {"location": escape(panel.location_label)},
+    ]
+    if event.since:
+        parts.append(
+            _("Down from %(start)s to %(end)s")
+            % {"start": _when(event.since), "end": _when(event.created_at)}
+        )
+    parts.append(
+        _("Paid orders waiting on it: %(count)s (being delivered now)") % {"count": num(waiting)}
+    )
+    return lines(*parts)
+
+
 def receipt_for_operators(receipt) -> str:
     order, user = receipt.order, receipt.user
     handle = f" @{escape(user.telegram_username)}" if user.telegram_username else ""
