@@ -90,3 +90,30 @@ def order_place(order: Order, plan: Plan | None) -> Order:
 
 def panel_is_full(panel: Panel) -> bool:
     return bool(panel.capacity) and places_taken([panel.pk])[panel.pk] >= panel.capacity
+
+
+# --- what the customer picks from (one button per location, per protocol) --------------
+
+
+def one_per_location(panels: list[Panel]) -> list[Panel]:
+    """The first panel of each location (its button stands for the whole location)."""
+    seen: set[str] = set()
+    out = []
+    for panel in panels:
+        key = panel.location_name.strip().lower()
+        if key not in seen:
+            seen.add(key)
+            out.append(panel)
+    return out
+
+
+def location_inbounds(inbounds: list[Inbound]) -> list[Inbound]:
+    """One inbound per protocol, transport and security across a location's panels."""
+    seen: set[tuple[str, str, str]] = set()
+    out = []
+    for inbound in inbounds:
+        key = (inbound.protocol, inbound.network, inbound.security)
+        if key not in seen:
+            seen.add(key)
+            out.append(inbound)
+    return out

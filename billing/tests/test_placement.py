@@ -4,6 +4,7 @@ import threading
 
 import pytest
 from django.db import connection
+from django.utils import translation
 
 from billing import services as billing
 from billing.models import Order, Plan, WalletTransaction
@@ -92,7 +93,7 @@ def test_paid_orders_not_yet_delivered_count_as_taken(django_user_model, plan):
     assert sorted(o.panel_id for o in placed).count(first.pk) == 3
     assert sorted(o.panel_id for o in placed).count(second.pk) == 3
     late = _customer(django_user_model, 99)
-    with pytest.raises(billing.NoLongerForSale, match="ظرفیت این موقعیت"):
+    with translation.override("en"), pytest.raises(billing.NoLongerForSale, match="is full"):
         _buy(late, plan, first.inbounds.get())
     assert late.__class__.objects.get(pk=late.pk).balance == 100_000  # nothing charged
 
@@ -146,3 +147,44 @@ def test_a_burst_of_concurrent_purchases_never_overfills(django_user_model, plan
         assert paid == panel.capacity, (panel.name, paid)
     charged = WalletTransaction.objects.filter(kind=WalletTransaction.Kind.PURCHASE).count()
     assert charged == 9
+
+
+def test_the_bot_shows_one_button_per_location_and_places_by_load(
+    client, django_user_model, plan, settings
+):
+    from botapp.tests.conftest import Bot
+    from standins.telegram import FakeTelegram
+
+    first, second = _panel("de-1", capacity=10), _panel("de-2", capacity=10)
+    _inbound(first)
+    _inbound(second)
+    _inbound(second, protocol="trojan")
+    Inbound.objects.filter(protocol="vless").update(display_name="VLESS")
+    Inbound.objects.filter(protocol="trojan").update(display_name="Trojan")
+    owner = _customer(django_user_model, 1)
+    for n in range(3):
+        _active(first, owner, plan, n)
+    with FakeTelegram() as tg:
+        tg.configure_telebot()
+        settings.TELEGRAM_BOT_TOKEN = tg.token
+        settings.TELEGRAM_API_URL = tg.base_url
+        settings.TELEGRAM_WEBHOOK_SECRET = "test-webhook-secret"
+        bot = Bot(client, tg)
+        bot.send(2002, "/start")
+        user = django_user_model.objects.get(telegram_id=2002)
+        billing.wallet_credit(
+            user_id=user.pk, amount=100_000, kind=WalletTransaction.Kind.TOPUP,
+            idempotency_key="bot-place",
+        )  # fmt: skip
+        bot.press_data(2002, "b")
+        bot.press(2002, "1 Month")
+        labels = [label for label, _ in bot.keyboard(2002)]
+        assert sum("Germany" in label for label in labels) == 1
+        bot.press(2002, "Germany")
+        labels = [label for label, _ in bot.keyboard(2002)]
+        assert [label for label in labels if label in ("VLESS", "Trojan")] == ["VLESS", "Trojan"]
+        bot.press(2002, "VLESS")
+        bot.press(2002, "👛")
+    order = Order.objects.get(user=user)
+    assert order.status in (Order.Status.PAID, Order.Status.FULFILLED, Order.Status.FAILED)
+    assert order.panel_id == second.pk  # de-1 has 3 accounts, de-2 none
