@@ -313,6 +313,7 @@ class AccountEvent(models.Model):
         REGENERATE = "regenerate", _("link regenerated")
         RESEND = "resend", _("config sent again")
         CLEANUP = "cleanup", _("deleted by clean-up")
+        DRIFT = "drift", _("drift fixed (panel and database made to agree)")
 
     account = models.ForeignKey(
         ClientAccount, on_delete=models.CASCADE, related_name="events", verbose_name=_("account")
