@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from moonvpn.admin import ReadOnlyAdmin
 from moonvpn.formatting import format_bytes
 from panels.admin_actions import AccountEventInline, ClientAccountActionsMixin
+from panels.admin_drift import DriftAdminMixin
 from panels.admin_views import InboundLiveClientsMixin, PanelOperationsMixin
 from panels.models import AccountReminder, ClientAccount, Inbound, Panel
 
@@ -174,7 +175,7 @@ class PanelAdminForm(forms.ModelForm):
 
 
 @admin.register(Panel)
-class PanelAdmin(PanelOperationsMixin, admin.ModelAdmin):
+class PanelAdmin(DriftAdminMixin, PanelOperationsMixin, admin.ModelAdmin):
     form = PanelAdminForm
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = (

@@ -114,6 +114,8 @@ EXPECTED = {
     "panels.panel:action:test_connection": "PA",
     "view:panels_panel_sync": "PA",
     "view:panels_panel_test": "PA",
+    # The drift view: compares the panel and fixes clients/accounts (panel admins).
+    "view:panels_panel_drift": "PA",
     "panels.inbound:view": "SPA",
     "panels.inbound:add": "",
     "panels.inbound:change": "PA",
@@ -188,6 +190,7 @@ CUSTOM_VIEWS = {
     "billing_receipt_image": ("get", "receipt"),
     "panels_panel_sync": ("post", "panel"),
     "panels_panel_test": ("post", "panel"),
+    "panels_panel_drift": ("get", "panel"),
     "panels_inbound_clients": ("get", "inbound"),
     "panels_clientaccount_qr": ("get", "account"),
 }

@@ -133,3 +133,24 @@ def test_bulk_push_fixes_every_difference(world, fake_xui, customer, staff_user)
     assert len(drift.panel_drift(panel=panel).differs) == 2
     assert drift.drift_fix_all(panel=panel, kind="push", actor=staff_user) == 2
     assert drift.panel_drift(panel=panel).clean
+
+
+def test_the_console_page_lists_and_fixes(world, fake_xui, client, staff_user, customer):
+    panel, inbound, plan, account = world
+    set_on_panel(fake_xui, account.email, limitIp=9)
+    _stranger(fake_xui, inbound)
+    client.force_login(staff_user)
+    url = f"/admin/panels/panel/{panel.pk}/drift/"
+    page = client.get(url).content.decode()
+    assert "stranger@x" in page and account.email in page and "limitIp" in page
+    assert client.post(url, {"fix": "push", "account": account.pk}).status_code == 302
+    assert on_panel(fake_xui, account.email)["limitIp"] == plan.max_devices
+    answer = client.post(
+        url,
+        {"fix": "adopt", "email": "stranger@x", "telegram_id": customer.telegram_id,
+         "plan": plan.pk},
+    )  # fmt: skip
+    assert answer.status_code == 302
+    assert ClientAccount.objects.filter(email="stranger@x", user=customer).exists()
+    change = client.get(f"/admin/panels/panel/{panel.pk}/change/").content.decode()
+    assert url in change
