@@ -18,6 +18,7 @@ from billing.api import (
     WalletTransactionViewSet,
 )
 from panels.api import ClientAccountViewSet, InboundViewSet, PanelViewSet
+from panels.api_drift import PanelDriftViewSet
 
 router = DefaultRouter()
 router.register("panels", PanelViewSet, basename="panel")
@@ -29,6 +30,7 @@ router.register("accounts", ClientAccountViewSet, basename="clientaccount")
 router.register("receipts", ReceiptViewSet, basename="receipt")
 router.register("bank-cards", BankCardViewSet, basename="bankcard")
 router.register("wallet-transactions", WalletTransactionViewSet, basename="wallettransaction")
+router.register("panel-drift", PanelDriftViewSet, basename="paneldrift")
 
 schema_view = get_schema_view(
     title="MoonVPN staff API",

@@ -141,6 +141,9 @@ EXPECTED = {
     # --- the API ---------------------------------------------------------------------
     "api:root": "RSFPNA",
     "api:schema": "RSFPNA",
+    # The drift view's API (panels.api_drift), like its console page.
+    "api:paneldrift:report": "PA",
+    "api:paneldrift:fix": "PA",
     "api:panel:list": "SPA",
     "api:panel:retrieve": "SPA",
     "api:panel:create": "PA",
@@ -206,7 +209,12 @@ API_ACTIONS = {
     "destroy": ("delete", True),
 }
 # Which world row each API basename acts on (a customer, not the staff user).
-API_OBJECTS = {"user": "customer", "clientaccount": "account", "bankcard": "card"}
+API_OBJECTS = {
+    "user": "customer",
+    "clientaccount": "account",
+    "bankcard": "card",
+    "paneldrift": "panel",
+}
 
 
 def registered():

@@ -154,3 +154,23 @@ def test_the_console_page_lists_and_fixes(world, fake_xui, client, staff_user, c
     assert ClientAccount.objects.filter(email="stranger@x", user=customer).exists()
     change = client.get(f"/admin/panels/panel/{panel.pk}/change/").content.decode()
     assert url in change
+
+
+def test_the_api_reports_and_fixes(world, fake_xui, staff_user):
+    from rest_framework.test import APIClient
+
+    panel, inbound, _, account = world
+    set_on_panel(fake_xui, account.email, totalGB=99 * GB)
+    api = APIClient()
+    api.force_authenticate(staff_user)
+    report = api.get(f"/api/v1/panel-drift/{panel.pk}/report/").json()
+    assert report["differs"][0]["fields"]["totalGB"]["panel"] == 99 * GB
+    answer = api.post(
+        f"/api/v1/panel-drift/{panel.pk}/fix/", {"fix": "accept", "account": account.pk}
+    )
+    assert answer.status_code == 200, answer.content
+    account.refresh_from_db()
+    assert account.traffic_limit_bytes == 99 * GB
+    assert api.get(f"/api/v1/panel-drift/{panel.pk}/report/").json()["differs"] == []
+    bad = api.post(f"/api/v1/panel-drift/{panel.pk}/fix/", {"fix": "push"})
+    assert bad.status_code == 400
