@@ -36,8 +36,8 @@ def customer(django_user_model):
 @pytest.fixture
 def fake_xui():
     """A fake 3x-ui panel (v2.9 profile) on 127.0.0.1."""
-    from panels.fake_xui import FakeXuiPanel
     from panels.services import panel_clients_reset
+    from standins.xui import FakeXuiPanel
 
     with FakeXuiPanel(profile="v2", username="admin", password="secret") as panel:
         yield panel

@@ -18,8 +18,8 @@ from rest_framework.authtoken.admin import TokenAdmin
 
 from accounts.forms import WalletAdjustForm
 from accounts.models import User
-from billing.formatting import format_amount
 from billing.services import BillingError, wallet_adjust
+from moonvpn.formatting import format_amount
 from panels.models import ClientAccount
 
 LEDGER_ROWS_SHOWN = 50

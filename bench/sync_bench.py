@@ -44,7 +44,7 @@ def _timed_sync(*panel_ids):
 
 
 def bench_many_slow_panels():
-    from panels.fake_xui import FakeXuiPanel
+    from standins.xui import FakeXuiPanel
 
     fakes = [FakeXuiPanel(profile="v2", latency=LATENCY).start() for _ in range(PANELS)]
     try:
@@ -69,9 +69,9 @@ def bench_big_panel(clients):
     from django.test.utils import CaptureQueriesContext
 
     from billing.models import Plan
-    from panels.fake_xui import FakeXuiPanel
     from panels.models import ClientAccount, Inbound
     from panels.services import panel_sync
+    from standins.xui import FakeXuiPanel
 
     with FakeXuiPanel(profile="v2") as fake:
         remote = fake.add_inbound(protocol="vless")

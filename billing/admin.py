@@ -31,6 +31,7 @@ from billing.models import (
     Receipt,
     WalletTransaction,
 )
+from billing.selectors import sellable_inbounds
 from billing.services import (
     BillingError,
     ReceiptAlreadyReviewed,
@@ -38,9 +39,9 @@ from billing.services import (
     receipt_approve,
     receipt_reject,
 )
-from botapp.notify import after_receipt_decision
+from botapp.notify import provision_and_notify
+from botapp.notify import receipt_follow_up as follow_up
 from moonvpn.admin import ReadOnlyAdmin
-from panels.models import Inbound
 from panels.provisioning import Outcome, ProvisionResult, order_give_up
 
 log = logging.getLogger(__name__)
@@ -205,12 +206,7 @@ class WalletTransactionAdmin(ReadOnlyAdmin):
 class OrderMoveForm(forms.Form):
     inbound = forms.ModelChoiceField(
         label=_("New inbound"),
-        queryset=Inbound.objects.filter(
-            is_sellable=True,
-            status=Inbound.Status.ACTIVE,
-            link_problem="",
-            panel__is_active=True,
-        ).select_related("panel"),
+        queryset=sellable_inbounds().filter(panel__is_active=True).select_related("panel"),
         help_text=_(
             "A sellable inbound on a working panel. The order keeps its payment; the next "
             "retry creates the client there."
@@ -437,8 +433,6 @@ class OrderAdmin(ReadOnlyAdmin):
     def retry_provisioning(self, request, queryset):
         # What retry_provisioning does from cron, for the orders an operator picked:
         # the lease in order_provision keeps it from racing the cron job.
-        from botapp.notify import provision_and_notify
-
         for order in queryset.order_by("pk"):
             if order.status != Order.Status.PAID or order.kind == Order.Kind.TOPUP:
                 self.message_user(
@@ -505,20 +499,6 @@ class DuplicateImageFilter(admin.SimpleListFilter):
         if self.value() == "no":
             return queryset.filter(duplicate_of__isnull=True)
         return queryset
-
-
-def follow_up(receipt: Receipt) -> tuple[ProvisionResult | None, bool]:
-    """Tell the customer and deliver the order once a review decision is committed.
-
-    Returns the provisioning result (None when nothing was provisioned) and whether
-    the follow-up failed. A failure here (Telegram, a panel) must not read as a failed
-    review: the decision stands, and the retry job delivers a paid order later.
-    """
-    try:
-        return after_receipt_decision(receipt), False
-    except Exception:
-        log.exception("follow-up of the decision on receipt %s failed", receipt.pk)
-        return None, True
 
 
 def approval_outcome(receipt: Receipt, result: ProvisionResult | None = None) -> str:

@@ -12,9 +12,9 @@ from rest_framework import exceptions, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from billing.admin import follow_up
 from billing.models import BankCard, IllegalTransition, Order, Plan, Receipt, WalletTransaction
 from billing.services import BillingError, receipt_approve, receipt_reject
+from botapp.notify import receipt_follow_up as follow_up
 from moonvpn.api import Conflict, StaffModelViewSet, StaffReadOnlyViewSet
 from panels.provisioning import order_give_up
 

@@ -17,8 +17,7 @@ import uuid
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -30,6 +29,13 @@ from billing.models import (
     Plan,
     Receipt,
     WalletTransaction,
+)
+from billing.selectors import (  # noqa: F401 - plans_for_sale is read from here too
+    panel_has_room,
+    plan_allows_panel,
+    plans_for_sale,
+    sellable_inbounds,
+    with_active_accounts,
 )
 from panels.models import ClientAccount, Inbound, Panel
 
@@ -62,56 +68,26 @@ class NoLongerForSale(BillingError):
 
 # --- what is for sale ----------------------------------------------------------
 #
-# One definition of "sellable", used to build the bot's menus and re-checked at pay
-# time, so a button from an old message can never buy what the menus no longer offer.
-
-
-def plans_for_sale() -> QuerySet[Plan]:
-    return Plan.objects.filter(is_active=True)
-
-
-def _plan_allows_panel(plan: Plan, panel_ref: str) -> Q:
-    # plan.panels empty means every panel.
-    through = Plan.panels.through.objects.filter(plan_id=plan.pk)
-    return ~Q(Exists(through)) | Q(Exists(through.filter(panel_id=OuterRef(panel_ref))))
-
-
-def _panel_has_room() -> Q:
-    # capacity 0 means no limit; needs the active_accounts annotation.
-    return Q(capacity=0) | Q(active_accounts__lt=F("capacity"))
-
-
-def _with_active_accounts(panels: QuerySet[Panel]) -> QuerySet[Panel]:
-    active = (
-        ClientAccount.objects.filter(panel=OuterRef("pk"), status=ClientAccount.Status.ACTIVE)
-        .order_by()
-        .values("panel")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return panels.annotate(active_accounts=Coalesce(Subquery(active), Value(0)))
-
-
-def _sellable_inbounds() -> QuerySet[Inbound]:
-    return Inbound.objects.filter(is_sellable=True, status=Inbound.Status.ACTIVE, link_problem="")
+# The definitions of "sellable" live in billing.selectors (re-exported here for the
+# callers that already read them from billing.services).
 
 
 def panels_for_sale(*, plan: Plan) -> QuerySet[Panel]:
     """Active, healthy (or not yet checked) panels with room that sell this plan."""
-    inbounds = _sellable_inbounds().filter(panel=OuterRef("pk"))
+    inbounds = sellable_inbounds().filter(panel=OuterRef("pk"))
     return (
-        _with_active_accounts(
+        with_active_accounts(
             Panel.objects.filter(is_active=True, health__in=(Panel.Health.OK, Panel.Health.UNKNOWN))
         )
-        .filter(_panel_has_room())
-        .filter(_plan_allows_panel(plan, "pk"))
+        .filter(panel_has_room())
+        .filter(plan_allows_panel(plan, "pk"))
         .filter(Exists(inbounds))
     )
 
 
 def inbounds_for_sale(*, plan: Plan, panel: Panel | None = None) -> QuerySet[Inbound]:
     """Sellable inbounds for the plan, on ``panel`` or on any panel that sells it."""
-    inbounds = _sellable_inbounds().filter(_plan_allows_panel(plan, "panel_id"))
+    inbounds = sellable_inbounds().filter(plan_allows_panel(plan, "panel_id"))
     if panel is not None:
         return inbounds.filter(panel=panel)
     return inbounds.filter(panel__in=panels_for_sale(plan=plan).values("pk"))
@@ -134,14 +110,14 @@ def order_sale_problem(order: Order) -> str | None:
     if order.kind != Order.Kind.NEW or order.inbound_id is None:
         return None
     # One query when all is well; the reason is looked for only when it is not.
-    panels = _with_active_accounts(Panel.objects.filter(pk=order.panel_id, is_active=True))
+    panels = with_active_accounts(Panel.objects.filter(pk=order.panel_id, is_active=True))
     if plan is not None:
-        panels = panels.filter(_plan_allows_panel(plan, "pk"))
+        panels = panels.filter(plan_allows_panel(plan, "pk"))
     panel = panels.filter(
-        Exists(_sellable_inbounds().filter(pk=order.inbound_id, panel=OuterRef("pk")))
+        Exists(sellable_inbounds().filter(pk=order.inbound_id, panel=OuterRef("pk")))
     ).first()
     if panel is None:
-        if not _sellable_inbounds().filter(pk=order.inbound_id).exists():
+        if not sellable_inbounds().filter(pk=order.inbound_id).exists():
             return _("This protocol is no longer offered.")
         return _("This location is no longer offered.")
     if panel.capacity and panel.active_accounts >= panel.capacity:
@@ -163,7 +139,7 @@ def _renewal_sale_problem(order: Order, plan: Plan | None) -> str | None:
     if account is None or account.status == ClientAccount.Status.DELETED:
         return _("This service was deleted, so it can no longer be renewed.")
     if plan is not None:
-        allowed = Panel.objects.filter(pk=account.panel_id).filter(_plan_allows_panel(plan, "pk"))
+        allowed = Panel.objects.filter(pk=account.panel_id).filter(plan_allows_panel(plan, "pk"))
         if not allowed.exists():
             return _("This plan is not offered for this service's location.")
     return None
@@ -438,9 +414,7 @@ def order_move(*, order_id: int, inbound_id: int) -> Order:
         if order.provisioning_until and order.provisioning_until > timezone.now():
             raise BillingError(_("This order is being provisioned right now; try again later."))
         inbound = (
-            _sellable_inbounds()
-            .filter(pk=inbound_id, panel__is_active=True)
-            .select_related("panel")
+            sellable_inbounds().filter(pk=inbound_id, panel__is_active=True).select_related("panel")
         ).first()
         if inbound is None:
             raise BillingError(_("That inbound is not for sale."))

@@ -4,7 +4,7 @@ from telebot.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from botapp import texts
 from botapp.callbacks import encode
-from botapp.renewal import account_rows
+from panels.models import ClientAccount
 
 
 def _button(text, action: str, *args) -> InlineKeyboardButton:
@@ -120,3 +120,30 @@ def reject_reasons(receipt) -> InlineKeyboardMarkup:
     ]
     rows.append([_button(texts.BTN_BACK, "review", receipt.pk)])
     return _markup(rows)
+
+
+# --- renewals and add-ons ----------------------------------------------------------------
+
+
+def account_rows(account) -> list:
+    """The Renew and add-on buttons for an account's page; none once it is deleted."""
+    if account.status == ClientAccount.Status.DELETED:
+        return []
+    return [
+        [_button(texts.BTN_RENEW, "renew", account.pk)],
+        [_button(texts.BTN_ADDONS, "addons", account.pk)],
+    ]
+
+
+def renew(account) -> InlineKeyboardMarkup:
+    """Under a reminder or clean-up notice: Renew, or look at the service."""
+    return _markup(
+        [
+            [_button(texts.BTN_RENEW, "renew", account.pk)],
+            [_button(texts.BTN_MY_SERVICE, "account", account.pk)],
+        ]
+    )
+
+
+def my_service(account) -> InlineKeyboardMarkup:
+    return _markup([[_button(texts.BTN_MY_SERVICE, "account", account.pk)]])

@@ -16,7 +16,8 @@ from billing.models import Order, Receipt, WalletTransaction
 from botapp import keyboards, renewal, texts
 from botapp import telegram as tg
 from botapp.models import Notice
-from panels.models import ClientAccount
+from panels.lifecycle import record_event, require_live
+from panels.models import AccountEvent, ClientAccount
 from panels.provisioning import Outcome, ProvisionResult, order_provision
 from panels.qr import qr_png_bytes
 
@@ -28,7 +29,12 @@ CAPTION_LIMIT = 1024  # Telegram's limit on a photo caption, in UTF-16 units of 
 def claim(key: str, *, order: Order | None = None) -> bool:
     """True exactly once per key, across processes."""
     try:
-        with transaction.atomic():
+        if transaction.get_connection().in_atomic_block:
+            # A savepoint, so that losing the race leaves the caller's transaction usable.
+            with transaction.atomic():
+                Notice.objects.create(key=key, order=order)
+        else:
+            # In autocommit the INSERT is its own transaction: no BEGIN/COMMIT round trips.
             Notice.objects.create(key=key, order=order)
         return True
     except IntegrityError:
@@ -91,7 +97,7 @@ def after_provision(result: ProvisionResult) -> None:
         return
     if result.outcome == Outcome.DELIVERED and result.account is not None:
         if order.kind in (Order.Kind.RENEW, Order.Kind.ADDON):
-            renewal.after_apply(result)  # the link is unchanged: say what was added
+            after_apply(result)  # the link is unchanged: say what was added
         elif claim(f"order:{order.pk}:delivered", order=order):
             account = result.account
             if not all(
@@ -122,6 +128,34 @@ def provision_and_notify(order_id: int) -> ProvisionResult:
     result = order_provision(order_id=order_id)
     after_provision(result)
     return result
+
+
+# --- renewals, add-ons and a new link ------------------------------------------------------
+
+
+def after_apply(result) -> None:
+    """Tell the customer a renewal or add-on was applied (once per order)."""
+    order, account = result.order, result.account
+    user = account.user
+    if not user.telegram_id or not claim(f"order:{order.pk}:delivered", order=order):
+        return
+    account = ClientAccount.objects.select_related("user", "panel", "inbound").get(pk=account.pk)
+    with translation.override(user.language):
+        tg.send_message(
+            user.telegram_id, renewal.applied(account, order), keyboards.my_service(account)
+        )
+
+
+def send_new_link(account: ClientAccount) -> bool:
+    """After a regenerated link: a short note, then the config and QR as on delivery."""
+    user = account.user
+    if not user.telegram_id or user.has_blocked_bot:
+        return False
+    with translation.override(user.language):
+        if tg.send_message(user.telegram_id, renewal.new_link_text()) is None:
+            return False
+    send_account(account)
+    return True
 
 
 # --- receipts ---------------------------------------------------------------------------
@@ -185,3 +219,38 @@ def after_receipt_decision(receipt: Receipt) -> ProvisionResult | None:
         # A new account, a renewal or an add-on: order_provision applies each.
         return provision_and_notify(order.pk)
     return None
+
+
+def receipt_follow_up(receipt: Receipt) -> tuple[ProvisionResult | None, bool]:
+    """After a review decision is committed (bot, console or API): tell and deliver.
+
+    Returns the provisioning result (None when nothing was provisioned) and whether
+    the follow-up failed. A failure here (Telegram, a panel) must not read as a failed
+    review: the decision stands, and the retry job delivers a paid order later.
+    """
+    try:
+        return after_receipt_decision(receipt), False
+    except Exception:
+        log.exception("follow-up of the decision on receipt %s failed", receipt.pk)
+        return None, True
+
+
+# --- the account's config again ---------------------------------------------------------
+
+
+def account_resend_config(*, account: ClientAccount, actor, note: str = "") -> bool:
+    """Send the customer their config and QR again (bot button, console, API).
+
+    A deleted account is refused (panels.lifecycle.LifecycleError): its config no
+    longer works. False if the customer could not be reached on Telegram.
+    """
+    require_live(account)
+    user = account.user
+    if not user.telegram_id or user.has_blocked_bot:
+        return False
+    send_account(account)
+    user.refresh_from_db(fields=["has_blocked_bot"])
+    if user.has_blocked_bot:
+        return False
+    record_event(account, AccountEvent.Action.RESEND, actor=actor, note=note)
+    return True

@@ -7,30 +7,26 @@ order is applied by panels.provisioning → panels.lifecycle, and ``after_apply`
 the customer. Reminders, clean-up notices and a regenerated link go out from here too,
 always through botapp.telegram's wrapper.
 
-Handlers take botapp.handlers.Ctx; that module is imported lazily because it imports
-this one for its routes.
+Handlers take botapp.context.Ctx. The messages after an applied order and a new link
+are sent by botapp.notify.
 """
 
 from html import escape
 
-from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from telebot.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from billing import services as billing
-from billing.formatting import format_bytes
 from billing.models import AddOn, Order
+from billing.selectors import plans_for_panel
+from botapp import keyboards, texts
 from botapp import telegram as tg
-from botapp import texts
 from botapp.callbacks import encode
+from botapp.context import own_account
+from botapp.texts import BTN_ADDONS, BTN_MY_SERVICE, BTN_RENEW  # noqa: F401 - named here too
+from moonvpn.formatting import format_bytes
 from panels.models import AccountReminder, ClientAccount
-
-BTN_RENEW = gettext_lazy("🔄 Renew")
-BTN_ADDONS = gettext_lazy("➕ Extra traffic or days")
-BTN_MY_SERVICE = gettext_lazy("📦 My service")
-
 
 # --- what can be bought for an account -----------------------------------------------
 
@@ -41,7 +37,7 @@ def renewable(account: ClientAccount) -> bool:
 
 def renewal_plans(account: ClientAccount):
     """Plans on sale that this account's panel may carry (empty plan.panels: any)."""
-    return billing.plans_for_sale().filter(Q(panels=None) | Q(panels=account.panel_id)).distinct()
+    return plans_for_panel(account.panel_id)
 
 
 def addons_for(account: ClientAccount):
@@ -187,22 +183,6 @@ def _markup(rows) -> InlineKeyboardMarkup:
     return markup
 
 
-def account_rows(account: ClientAccount) -> list:
-    """The Renew and add-on buttons for an account's page (botapp.keyboards.account)."""
-    if not renewable(account):
-        return []
-    return [[_button(BTN_RENEW, "renew", account.pk)], [_button(BTN_ADDONS, "addons", account.pk)]]
-
-
-def renew_keyboard(account: ClientAccount) -> InlineKeyboardMarkup:
-    return _markup(
-        [
-            [_button(BTN_RENEW, "renew", account.pk)],
-            [_button(BTN_MY_SERVICE, "account", account.pk)],
-        ]
-    )
-
-
 def _plans_keyboard(account, plans) -> InlineKeyboardMarkup:
     rows = [[_button(texts.plan_button(p), "renew_plan", account.pk, p.pk)] for p in plans]
     rows.append([_button(texts.BTN_BACK, "account", account.pk)])
@@ -219,9 +199,7 @@ def _addons_keyboard(account, addons) -> InlineKeyboardMarkup:
 
 
 def _account(ctx, account_id: int) -> ClientAccount | None:
-    from botapp.handlers import _own_account
-
-    account = _own_account(ctx, account_id)
+    account = own_account(ctx, account_id)
     if account is not None and not renewable(account):
         ctx.answer(_("This service was deleted; buy a new one from the menu."), alert=True)
         return None
@@ -276,8 +254,6 @@ def start_addon(ctx, account_id: int, addon_id: int) -> None:
 
 def show_order(ctx, order: Order) -> None:
     """A renewal's or add-on's summary with the purchase's payment buttons."""
-    from botapp import keyboards
-
     order = (
         Order.objects.select_related("plan", "addon", "renews__panel", "renews__inbound")
         .filter(pk=order.pk)
@@ -301,23 +277,6 @@ ROUTES = {
 # --- messages ---------------------------------------------------------------------------
 
 
-def after_apply(result) -> None:
-    """Tell the customer a renewal or add-on was applied (once per order)."""
-    from botapp.notify import claim
-
-    order, account = result.order, result.account
-    user = account.user
-    if not user.telegram_id or not claim(f"order:{order.pk}:delivered", order=order):
-        return
-    account = ClientAccount.objects.select_related("user", "panel", "inbound").get(pk=account.pk)
-    with translation.override(user.language):
-        tg.send_message(user.telegram_id, applied(account, order), _services_keyboard(account))
-
-
-def _services_keyboard(account) -> InlineKeyboardMarkup:
-    return _markup([[_button(BTN_MY_SERVICE, "account", account.pk)]])
-
-
 def _deliver(user, text: str, markup) -> str:
     """Send and say how it went, as an AccountReminder outcome."""
     if tg.send_message(user.telegram_id, text, markup) is not None:
@@ -331,7 +290,7 @@ def _deliver(user, text: str, markup) -> str:
 def send_reminder(account: ClientAccount, kind: str, threshold: int) -> str:
     user = account.user
     with translation.override(user.language):
-        return _deliver(user, reminder_text(account, kind, threshold), renew_keyboard(account))
+        return _deliver(user, reminder_text(account, kind, threshold), keyboards.renew(account))
 
 
 def send_cleanup_notice(account: ClientAccount) -> str:
@@ -339,18 +298,4 @@ def send_cleanup_notice(account: ClientAccount) -> str:
     if not user.telegram_id or user.has_blocked_bot:
         return AccountReminder.Outcome.BLOCKED
     with translation.override(user.language):
-        return _deliver(user, cleanup_text(account), renew_keyboard(account))
-
-
-def send_new_link(account: ClientAccount) -> bool:
-    """After a regenerated link: a short note, then the config and QR as on delivery."""
-    from botapp.notify import send_account
-
-    user = account.user
-    if not user.telegram_id or user.has_blocked_bot:
-        return False
-    with translation.override(user.language):
-        if tg.send_message(user.telegram_id, new_link_text()) is None:
-            return False
-    send_account(account)
-    return True
+        return _deliver(user, cleanup_text(account), keyboards.renew(account))

@@ -2,7 +2,7 @@
 
 Msgids are English; the Persian is in locale/fa. Callers activate the reader's
 language (``translation.override(user.language)``) and call these; numbers, amounts
-and dates go through billing.formatting so Persian gets Persian digits and Jalali
+and dates go through moonvpn.formatting so Persian gets Persian digits and Jalali
 dates. Texts are HTML (the bot always sends parse_mode HTML), so anything that came
 from a person (a plan name, a customer's name, a reject reason) is escaped here.
 """
@@ -14,7 +14,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from billing.formatting import format_amount, format_bytes, format_date, format_number
+from moonvpn.formatting import format_amount, format_bytes, format_date, format_number
 
 # --- buttons ------------------------------------------------------------------------
 
@@ -479,3 +479,9 @@ def operators_only() -> str:
 
 def already_reviewed() -> str:
     return _("This receipt was already reviewed.")
+
+
+# Renewals and add-ons (botapp.renewal, botapp.keyboards).
+BTN_RENEW = gettext_lazy("🔄 Renew")
+BTN_ADDONS = gettext_lazy("➕ Extra traffic or days")
+BTN_MY_SERVICE = gettext_lazy("📦 My service")

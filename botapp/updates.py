@@ -5,7 +5,8 @@ import logging
 from django.db import close_old_connections
 from telebot import types
 
-from botapp.telegram import get_bot, webhook_reply
+from botapp.router import get_bot
+from botapp.telegram import webhook_reply
 
 log = logging.getLogger(__name__)
 

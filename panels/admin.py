@@ -24,8 +24,8 @@ from django.utils.text import capfirst
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from billing.formatting import format_bytes
 from moonvpn.admin import ReadOnlyAdmin
+from moonvpn.formatting import format_bytes
 from panels.admin_actions import AccountEventInline, ClientAccountActionsMixin
 from panels.admin_views import InboundLiveClientsMixin, PanelOperationsMixin
 from panels.models import AccountReminder, ClientAccount, Inbound, Panel

@@ -14,7 +14,8 @@ from django.utils import formats, timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
-from billing.formatting import format_bytes
+from botapp.notify import account_resend_config, send_new_link
+from moonvpn.formatting import format_bytes
 from panels import lifecycle
 from panels.models import AccountEvent, ClientAccount
 
@@ -198,8 +199,6 @@ class ClientAccountActionsMixin:
         permissions=["regenerate"],
     )
     def regenerate_links(self, request, queryset):
-        from botapp.renewal import send_new_link
-
         def work(account):
             account = lifecycle.account_regenerate_link(account=account, actor=request.user)
             if send_new_link(account):
@@ -213,7 +212,7 @@ class ClientAccountActionsMixin:
     )
     def resend_configs(self, request, queryset):
         def work(account):
-            if not lifecycle.account_resend_config(account=account, actor=request.user):
+            if not account_resend_config(account=account, actor=request.user):
                 raise lifecycle.LifecycleError(_("the customer cannot be reached on Telegram."))
             return _("config sent.")
 

@@ -2,8 +2,6 @@
 client list read live from the panel (the page the old system's button never opened).
 """
 
-from datetime import UTC, datetime
-
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
@@ -23,17 +21,9 @@ from panels.services import (
     panel_sync,
     panel_test_connection,
 )
-from panels.xui import PanelError, error_summary
+from panels.xui import PanelError, error_summary, ms_to_datetime
 
-
-def _expiry(value):
-    try:
-        value = int(value or 0)
-    except (TypeError, ValueError):
-        return None
-    if value > 0:
-        return datetime.fromtimestamp(value / 1000, tz=UTC)
-    return None
+_expiry = ms_to_datetime
 
 
 def live_clients(inbound: Inbound) -> tuple[list[dict], str]:

@@ -9,7 +9,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.conf import settings
 from django.db import connections, transaction
@@ -18,7 +18,14 @@ from django.utils import timezone
 
 from panels.links import inbound_link_problem
 from panels.models import ClientAccount, Inbound, Panel
-from panels.xui import PanelAuthError, PanelConfig, PanelError, XuiClient, error_summary
+from panels.xui import (
+    PanelAuthError,
+    PanelConfig,
+    PanelError,
+    XuiClient,
+    error_summary,
+    ms_to_datetime,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +75,7 @@ def panel_clients_reset() -> None:
         _clients.clear()
 
 
-def _remember_generation(panel: Panel, client: XuiClient) -> None:
+def panel_remember_generation(panel: Panel, client: XuiClient) -> None:
     # The client re-detects when a panel is upgraded; keep what it found.
     if client.api_generation and client.api_generation != panel.api_generation:
         panel.api_generation = client.api_generation
@@ -104,6 +111,10 @@ def panel_record_failure(panel: Panel, exc: Exception, *, probe: bool = False) -
 
 def panel_record_success(panel: Panel) -> None:
     """The panel just served a call: it is up, whatever one earlier error said."""
+    if panel.health == Panel.Health.OK and panel.consecutive_failures == 0:
+        # As loaded for this call it was already up: the UPDATE below would match no
+        # row but for a failure recorded meanwhile, which the next success clears.
+        return
     now = timezone.now()
     changed = (
         Panel.objects.filter(pk=panel.pk)
@@ -152,17 +163,6 @@ class SyncResult:
     @property
     def ok(self) -> bool:
         return not self.error
-
-
-def _ms_to_datetime(value) -> datetime | None:
-    try:
-        value = int(value or 0)
-    except (TypeError, ValueError):
-        return None
-    # 0 = never; negative = "starts at first use", which has no date yet.
-    if value <= 0:
-        return None
-    return datetime.fromtimestamp(value / 1000, tz=UTC)
 
 
 def _as_dict(value) -> dict:
@@ -222,7 +222,7 @@ def _client_states(raw_inbounds: list[dict]) -> dict[str, dict]:
 
 def _account_status(state: dict, now: datetime) -> tuple[str, bool, datetime | None]:
     enabled = state["enable"] and state["stats_enable"]
-    expires = _ms_to_datetime(state["expiryTime"])
+    expires = ms_to_datetime(state["expiryTime"])
     total = int(state["total"] or 0)
     out_of_time = expires is not None and expires <= now
     out_of_traffic = total > 0 and state["used"] >= total

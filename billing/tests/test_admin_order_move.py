@@ -6,10 +6,10 @@ from django.urls import reverse
 
 from billing import services as billing
 from billing.models import Order, Plan
-from panels.fake_xui import FakeXuiPanel
 from panels.models import ClientAccount, Inbound, Panel
 from panels.provisioning import Outcome, order_provision
 from panels.services import panel_sync
+from standins.xui import FakeXuiPanel
 
 pytestmark = pytest.mark.django_db
 

@@ -7,9 +7,9 @@ from django.urls import reverse
 from accounts.tests.samples import make_topup_receipt, png_bytes, purchase_awaiting_receipt
 from billing.models import Order, Receipt, WalletTransaction
 from billing.services import order_create_topup, receipt_reject, receipt_submit
-from panels.fake_xui import FakeXuiPanel
 from panels.models import ClientAccount
 from panels.services import panel_clients_reset
+from standins.xui import FakeXuiPanel
 
 pytestmark = pytest.mark.django_db
 

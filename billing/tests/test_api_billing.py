@@ -13,9 +13,9 @@ from accounts.tests.samples import (
 )
 from billing.models import BankCard, Order, Plan, Receipt, WalletTransaction
 from billing.services import wallet_credit
-from panels.fake_xui import FakeXuiPanel
 from panels.models import ClientAccount
 from panels.services import panel_clients_reset
+from standins.xui import FakeXuiPanel
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,7 @@
 """The bot under test, talking to a fake Telegram and a fake 3x-ui panel over HTTP.
 
 Updates go in through the real webhook view (Django's test client); what the bot
-sends comes out at botapp.fake_telegram, which checks it like Telegram would.
+sends comes out at standins.telegram, which checks it like Telegram would.
 """
 
 import io
@@ -12,11 +12,11 @@ import zxingcpp
 from PIL import Image
 
 from billing.models import BankCard, Plan
-from botapp.fake_telegram import FakeTelegram
-from botapp.standins import forward_webhook_reply
-from panels.fake_xui import FakeXuiPanel
 from panels.models import Inbound, Panel
 from panels.services import panel_clients_reset, panel_sync
+from standins.demo import forward_webhook_reply
+from standins.telegram import FakeTelegram
+from standins.xui import FakeXuiPanel
 
 SECRET = "test-webhook-secret"
 OPERATOR = 900  # an operator's chat (settings.ADMIN_TELEGRAM_IDS)

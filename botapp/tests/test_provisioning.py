@@ -126,9 +126,9 @@ def test_two_retry_jobs_at_once_deliver_once(bot, tg, django_user_model, plan, i
 def test_an_operator_moves_a_stuck_order_to_another_panel(
     bot, tg, django_user_model, plan, inbound, xui
 ):
-    from panels.fake_xui import FakeXuiPanel
     from panels.models import Inbound, Panel
     from panels.services import panel_sync
+    from standins.xui import FakeXuiPanel
 
     xui.stop()
     order = _pay(bot, JOHN, django_user_model)

@@ -2,9 +2,9 @@
 
 import pytest
 
-from billing.formatting import persian_digits
 from billing.models import Order, Receipt
 from botapp.tests.conftest import JOHN, OPERATOR, SARA, decode_qr, receipt_image
+from moonvpn.formatting import persian_digits
 from panels.models import ClientAccount
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from botapp.callbacks import decode
 from botapp.management.commands.send_reminders import send_due_reminders
-from panels import lifecycle
+from panels import reminders
 from panels.models import AccountReminder, ClientAccount
 from panels.provisioning import order_provision
 from panels.tests.lifecycle_helpers import (
@@ -143,7 +143,7 @@ def test_a_customer_who_blocked_the_bot_is_marked_and_skipped(tg, customer, acco
 def test_accounts_not_active_get_no_reminder(tg, account):
     for status in ("expired", "disabled", "deleted"):
         ClientAccount.objects.filter(pk=account.pk).update(status=status)
-        assert lifecycle.reminders_due(now=account.expires_at - timedelta(hours=5)) == []
+        assert reminders.reminders_due(now=account.expires_at - timedelta(hours=5)) == []
 
 
 @pytest.mark.django_db
@@ -161,9 +161,9 @@ def test_the_command_reports_counts(tg, account):
 
 @pytest.mark.django_db(transaction=True)
 def test_two_overlapping_runs_send_each_reminder_once(tg, monkeypatch, plan, django_user_model):
-    from panels.fake_xui import FakeXuiPanel
     from panels.services import panel_clients_reset
     from panels.tests.lifecycle_helpers import make_panel
+    from standins.xui import FakeXuiPanel
 
     with FakeXuiPanel(profile="v2") as fake:
         try:
@@ -184,7 +184,7 @@ def test_two_overlapping_runs_send_each_reminder_once(tg, monkeypatch, plan, dja
 
     # Both runs compute the same due list before either claims anything.
     barrier = threading.Barrier(2, timeout=10)
-    real_due = lifecycle.reminders_due
+    real_due = reminders.reminders_due
 
     def due_then_wait(now=None):
         due = real_due(now)

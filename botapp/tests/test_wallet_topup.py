@@ -3,7 +3,7 @@
 import pytest
 
 from billing.models import Order, Receipt, WalletTransaction
-from botapp.handlers import parse_amount
+from botapp.conversations.wallet import parse_amount
 from botapp.models import PendingInput
 from botapp.tests.conftest import JOHN, OPERATOR, SARA, receipt_image
 

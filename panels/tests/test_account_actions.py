@@ -10,7 +10,6 @@ from django.utils import translation
 from PIL import Image
 
 from panels import lifecycle
-from panels.fake_xui import FakeXuiPanel
 from panels.models import AccountEvent, ClientAccount
 from panels.services import panel_clients_reset
 from panels.tests.lifecycle_helpers import (
@@ -24,6 +23,7 @@ from panels.tests.lifecycle_helpers import (
     set_on_panel,
     sold_account,
 )
+from standins.xui import FakeXuiPanel
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,7 @@ from django.forms.models import model_to_dict
 from django.urls import reverse
 from django.utils import translation
 
-from botapp.fake_telegram import FakeTelegram
 from botapp.renewal import new_link_text
-from panels.fake_xui import FakeXuiPanel
 from panels.models import AccountEvent, ClientAccount
 from panels.tests.lifecycle_helpers import (
     DAY_MS,
@@ -21,6 +19,8 @@ from panels.tests.lifecycle_helpers import (
     sellable_inbound,
     sold_account,
 )
+from standins.telegram import FakeTelegram
+from standins.xui import FakeXuiPanel
 
 pytestmark = pytest.mark.django_db
 

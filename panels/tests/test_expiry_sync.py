@@ -4,7 +4,6 @@ import time
 
 import pytest
 
-from panels.fake_xui import FakeXuiPanel
 from panels.models import ClientAccount
 from panels.services import panel_clients_reset, panel_sync
 from panels.tests.lifecycle_helpers import (
@@ -16,6 +15,7 @@ from panels.tests.lifecycle_helpers import (
     set_on_panel,
     sold_account,
 )
+from standins.xui import FakeXuiPanel
 
 pytestmark = pytest.mark.django_db
 

@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from panels.fake_xui import FakeXuiPanel
 from panels.xui import PanelConfig, PanelUnavailable, XuiClient
+from standins.xui import FakeXuiPanel
 
 
 @pytest.fixture

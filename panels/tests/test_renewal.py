@@ -7,8 +7,6 @@ import pytest
 from django.utils import timezone
 
 from billing.models import AddOn, Order, WalletTransaction
-from panels.fake_xui import FakeXuiPanel
-from panels.lifecycle import PanelState, extension_target, renewal_target
 from panels.models import AccountEvent, ClientAccount
 from panels.provisioning import Outcome, order_provision, orders_to_retry
 from panels.services import panel_clients_reset, panel_sync
@@ -26,6 +24,8 @@ from panels.tests.lifecycle_helpers import (
     set_on_panel,
     sold_account,
 )
+from panels.traffic import PanelState, extension_target, renewal_target
+from standins.xui import FakeXuiPanel
 
 pytestmark = pytest.mark.django_db
 

@@ -5,9 +5,9 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from panels.fake_xui import FakeXuiPanel
 from panels.models import ClientAccount, Inbound, Panel
 from panels.services import panel_sync
+from standins.xui import FakeXuiPanel
 
 pytestmark = pytest.mark.django_db
 

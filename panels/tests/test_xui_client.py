@@ -12,7 +12,6 @@ import uuid
 
 import pytest
 
-from panels.fake_xui import FakeXuiPanel
 from panels.xui import (
     V2,
     V3_CLIENTS,
@@ -27,6 +26,7 @@ from panels.xui import (
     XuiClient,
     client_key,
 )
+from standins.xui import FakeXuiPanel
 
 PROFILES = ["v2", "v2_old", "v3_0", "v3", "legacy"]
 GENERATION = {"v2": "v2", "v2_old": "v2", "v3_0": "v3", "v3": "v3_clients", "legacy": "legacy"}

@@ -20,6 +20,14 @@ from .errors import (
     PanelUnavailable,
     error_summary,
 )
+from .records import (
+    ClientRecord,
+    ClientTraffic,
+    as_int,
+    datetime_to_ms,
+    ms_to_datetime,
+    new_client_secret,
+)
 
 __all__ = [
     "API_GENERATIONS",
@@ -28,6 +36,7 @@ __all__ = [
     "V3",
     "V3_CLIENTS",
     "ClientNotFound",
+    "ClientTraffic",
     "DuplicateEmail",
     "LastClientError",
     "PanelAuthError",
@@ -36,6 +45,11 @@ __all__ = [
     "PanelRejected",
     "PanelUnavailable",
     "XuiClient",
+    "ClientRecord",
+    "as_int",
+    "datetime_to_ms",
+    "ms_to_datetime",
+    "new_client_secret",
     "client_key",
     "error_summary",
 ]

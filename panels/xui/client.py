@@ -49,6 +49,7 @@ from .errors import (
     PanelRejected,
     PanelUnavailable,
 )
+from .records import ClientTraffic
 
 logger = logging.getLogger(__name__)
 
@@ -284,6 +285,10 @@ class XuiClient:
 
     def get_client_traffic(self, email: str) -> dict[str, Any] | None:
         return self._run(lambda: self._get_client_traffic(email))
+
+    def client_traffic(self, email: str) -> ClientTraffic | None:
+        """The client's traffic row as a typed record, or None when the panel has none."""
+        return ClientTraffic.from_panel(self.get_client_traffic(email))
 
     def find_client(self, email: str) -> tuple[int, dict[str, Any]] | None:
         """``(inbound_id, client)`` for this email (any case), or None.

@@ -13,8 +13,8 @@ from collections import Counter
 from django.core.management.base import BaseCommand
 
 from botapp.renewal import send_cleanup_notice
-from panels.lifecycle import (
-    LifecycleError,
+from panels.lifecycle import LifecycleError
+from panels.reminders import (
     account_cleanup,
     accounts_to_clean_up,
     cleanup_notices_due,

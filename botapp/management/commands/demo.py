@@ -20,6 +20,13 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from PIL import Image
 
+from moonvpn.formatting import format_amount
+from panels.models import ClientAccount
+
+# The one product module allowed to import the test stand-ins: running the product
+# against them is this command's whole job (moonvpn/tests/test_architecture.py).
+from standins.demo import OPERATOR_CHAT, start_standins
+
 CHILD_FLAG = "MOONVPN_DEMO_CHILD"
 CUSTOMER = 1001
 
@@ -63,8 +70,6 @@ class Command(BaseCommand):
     # --- the child: a throwaway database, the stand-ins, the script ----------------------
 
     def _run(self, language: str) -> None:
-        from botapp.standins import start_standins
-
         call_command("migrate", verbosity=0, interactive=False)
         stand = start_standins()
         try:
@@ -163,10 +168,6 @@ class Script:
         self.press(CUSTOMER, index, f"👤 {self.name}")
 
     def play(self) -> None:
-        from billing.formatting import format_amount
-        from botapp.standins import OPERATOR_CHAT
-        from panels.models import ClientAccount
-
         plan = self.stand.plan
         self.say("MoonVPN demo: the real bot and services, talking to a local stand-in for")
         self.say("Telegram and a fake 3x-ui panel, on a throwaway SQLite database.")

@@ -13,7 +13,7 @@ from collections import Counter
 from django.core.management.base import BaseCommand
 
 from botapp.renewal import send_reminder
-from panels.lifecycle import reminder_claim, reminder_outcome, reminders_due
+from panels.reminders import reminder_claim, reminder_outcome, reminders_due
 
 
 def send_due_reminders(now=None) -> Counter:

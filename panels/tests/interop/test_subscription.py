@@ -2,7 +2,7 @@
 
 The subscription URL a customer gets is the 3x-ui panel's subscription server; the
 fake panel serves it the way 3x-ui v2.9.4's sub/subService.go builds links
-(panels.fake_xui_sub). Where the two differ, both are tried with real software, so
+(standins.xui_sub). Where the two differ, both are tried with real software, so
 the differences that matter are known: the panel copies the inbound's h2 ALPN onto ws
 links (which then fail on an Xray server) and, since 2.8.10, announces no
 self-signed certificate.
@@ -13,8 +13,8 @@ import base64
 import pytest
 import requests
 
-from panels.fake_xui import FakeXuiPanel
 from panels.services import panel_clients_reset
+from standins.xui import FakeXuiPanel
 
 from .conftest import TRUSTED_NAME
 from .harness import deliver, ss_settings, stream_for

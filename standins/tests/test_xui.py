@@ -13,7 +13,7 @@ import uuid
 import pytest
 import requests
 
-from panels.fake_xui import FakeXuiPanel
+from standins.xui import FakeXuiPanel
 
 PROFILES = ["v2", "v2_old", "v3_0", "v3", "legacy"]
 XHR = {"X-Requested-With": "XMLHttpRequest"}

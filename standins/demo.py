@@ -12,10 +12,10 @@ from django.conf import settings
 from django.test import Client
 
 from billing.models import BankCard, Plan
-from botapp.fake_telegram import FakeTelegram
-from panels.fake_xui import FakeXuiPanel
 from panels.models import Inbound, Panel
 from panels.services import panel_sync
+from standins.telegram import FakeTelegram
+from standins.xui import FakeXuiPanel
 
 WEBHOOK_SECRET = "local-stand-in-secret"
 OPERATOR_CHAT = 900

@@ -36,7 +36,7 @@ Usage::
         assert panel.find_client("alice")
 
 ``panel.sub_url`` is the subscription server (``<sub_url><subId>``), serving links built
-the way 3x-ui v2.9.4's sub/subService.go builds them (panels.fake_xui_sub).
+the way 3x-ui v2.9.4's sub/subService.go builds them (standins.xui_sub).
 
 Faults (all take effect on the next request; ``panel.clear_faults()`` undoes them):
 
@@ -81,7 +81,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from panels.fake_xui_sub import sub_links
+from standins.xui_sub import sub_links
 
 __all__ = ["PROFILES", "FakeXuiPanel", "Faults", "Profile"]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from billing.formatting import (
+from moonvpn.formatting import (
     format_amount,
     format_bytes,
     format_date,
@@ -213,7 +213,7 @@ def test_aware_datetime_is_used_as_is_without_django_settings():
     out = _run_without_django_settings(
         f"""
         import datetime as dt
-        from billing.formatting import format_date
+        from moonvpn.formatting import format_date
         print(format_date({AWARE}, "en"), format_date({AWARE}, "fa"))
         """
     )
@@ -226,7 +226,7 @@ def test_aware_datetime_is_shown_in_djangos_current_time_zone():
         import datetime as dt
         from django.conf import settings
         settings.configure(USE_TZ=True, TIME_ZONE="Asia/Tehran")
-        from billing.formatting import format_date
+        from moonvpn.formatting import format_date
         print(format_date({AWARE}, "en"), format_date({AWARE}, "fa"))
         """
     )

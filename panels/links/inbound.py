@@ -1,65 +1,16 @@
-"""Share links for 3x-ui clients, built the way the panel itself builds them.
+"""Reading a 3x-ui inbound for links: every field checked once, every surprise a LinkError.
 
-The reference is 3x-ui v2 (``web/assets/js/model/inbound.js`` for the order of the
-query parameters, ``sub/subService.go`` for the subscription server); see
-/work/shared/xui-api.md §8. Where the two disagree we pick one and say why:
-
-* Address: the public host configured for the server, not a request host (the bot
-  has none) nor ``listen`` (panels mostly listen on 0.0.0.0); a specific ``listen``
-  is only a fallback when no host is configured.
-* Reality: ``sni`` is the first serverName and ``sid`` the first shortId (the UI's
-  choice; the sub server picks at random, which would make the link -- and so the QR
-  file name -- change on every call). ``spx`` is ``settings.spiderX`` as in the UI.
-* Shadowsocks userinfo is the sub server's standard padded base64, with the ``/`` that
-  base64 may contain escaped as ``%2F`` (as Go's url package does) so that it cannot
-  end the authority. ``2022-blake3-*`` methods carry ``method:serverKey:clientKey``.
-* Empty optional query values (host, authority, sni, fp, alpn) are left out instead of
-  being sent as ``host=``; clients treat both the same. The VMess JSON always has
-  ``host`` and ``path`` (v2rayN's own export shape).
-* VMess ``type`` carries the xhttp mode (the UI, which v2rayN reads) and ``mode`` is
-  added as well (the sub server).
-
-Where the panel's own links do not connect, we part from them (each proven with real
-proxy software by the interop suite, ``pytest -m interop``):
-
-* ALPN over ``ws`` and ``httpupgrade``: only ``http/1.1`` (or none), never the inbound's
-  ``h2,http/1.1`` default. Both are HTTP/1.1 upgrades: Xray's own dialers offer only
-  http/1.1 (``transport/internet/{websocket,httpupgrade}/dialer.go``), Xray's ws server
-  (a Go http.Server behind TLS) speaks h2 when h2 is agreed and then rejects the
-  upgrade ("bogus greeting"), and Hiddify (ray2sing ``common.go``) forces http/1.1 for
-  both. ``xhttp`` keeps the list: Xray picks the HTTP version from it
-  (``splithttp/dialer.go`` decideHTTPVersion).
-* A self-signed certificate (``tlsSettings.settings.allowInsecure``, which the 3x-ui
-  form set up to 2.8.9) is announced in every link: ``allowInsecure=1`` on URI links
-  (v2rayNG, Hiddify and v2rayN for trojan read it) and, in the VMess JSON,
-  ``"allowInsecure": true`` (the panel's own <= 2.8.9 export) and ``"insecure": "1"``
-  (the key v2rayN, v2rayNG and Hiddify actually read). 3x-ui 2.8.10 dropped the key
-  from its links, following Xray, which has refused ``allowInsecure`` since June 2026;
-  we keep it for inbounds that have it.
-* Its replacements, ``pinnedPeerCertSha256`` (3x-ui v3.2+) and ``verifyPeerCertByName``
-  (v3.4+), go out as ``pcs`` (comma-joined) and ``vcn``, in the URI and in the VMess
-  JSON alike (v3.6 ``internal/sub/service.go`` applyShareTLSParams).
+``prepare(inbound)`` turns the panel's loosely typed JSON into a ``Prepared`` record
+(protocol, transport, TLS/REALITY, shadowsocks keys); panels.links builds the links.
 """
 
 from __future__ import annotations
 
-import base64
 import ipaddress
 import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlencode
-
-__all__ = [
-    "SELLABLE_PROTOCOLS",
-    "LinkError",
-    "UnsupportedProtocol",
-    "build_link",
-    "build_links",
-    "inbound_link_problem",
-    "subscription_url",
-]
 
 SELLABLE_PROTOCOLS = ("vless", "vmess", "trojan", "shadowsocks")
 
@@ -78,12 +29,6 @@ HTTP1_NETWORKS = ("ws", "httpupgrade")
 # 2022-blake3-chacha20-poly1305 has no multi-user mode in Xray (3x-ui's
 # isSSMultiUser is false for it): every customer would share one key.
 SS_SINGLE_USER_METHODS = ("2022-blake3-chacha20-poly1305",)
-
-# What JavaScript's encodeURIComponent leaves alone; 3x-ui encodes the remark with it.
-_URI_COMPONENT_SAFE = "-_.!~*'()"
-
-# Listen values that mean "all interfaces" (3x-ui's resolveInboundAddress).
-_WILDCARD_LISTEN = ("", "0.0.0.0", "::", "::0")
 
 
 class LinkError(ValueError):
@@ -104,7 +49,7 @@ class UnsupportedProtocol(LinkError):
 
 
 @dataclass
-class _Prepared:
+class Prepared:
     """Everything about an inbound that a link needs, checked once, client-free."""
 
     protocol: str
@@ -126,7 +71,7 @@ class _Prepared:
     external_proxies: list[dict[str, Any]] = field(default_factory=list)
 
 
-class _Checker:
+class Checker:
     """Reads loosely-typed panel JSON and turns every surprise into a LinkError."""
 
     def __init__(self, inbound: Any):
@@ -221,53 +166,19 @@ class _Checker:
         return ""
 
 
-def _prepare(inbound: Any) -> _Prepared:
+def prepare(inbound: Any) -> Prepared:
     if not isinstance(inbound, dict):
         raise LinkError(f"inbound must be an object, not {type(inbound).__name__}")
-    check = _Checker(inbound)
-
-    protocol = inbound.get("protocol")
-    if not isinstance(protocol, str) or not protocol:
-        raise check.fail("protocol is missing")
-    protocol = protocol.strip().lower()
-    if protocol not in SELLABLE_PROTOCOLS:
-        raise check.unsupported(
-            f"protocol {protocol!r} cannot be sold (only {', '.join(SELLABLE_PROTOCOLS)})"
-        )
-
-    remark = inbound.get("remark")
-    if remark is None:
-        remark = ""
-    if not isinstance(remark, str):
-        raise check.fail("remark must be a string")
-
-    listen = inbound.get("listen") or ""
-    if not isinstance(listen, str):
-        raise check.fail("listen must be a string")
-    if listen.startswith("@"):
-        # A fallback target on a unix socket: clients reach it through another
-        # inbound's port and TLS, which this inbound's own data does not describe.
-        raise check.fail(f"listens on {listen!r} (a fallback socket), not on a public port")
-
+    check = Checker(inbound)
+    protocol = _checked_protocol(check, inbound)
+    remark, listen = _checked_remark(check, inbound), _checked_listen(check, inbound)
     port = check.port(inbound.get("port"), "port")
     settings = check.json_object(inbound.get("settings"), "settings", required=False)
     stream = check.json_object(inbound.get("streamSettings"), "streamSettings", required=True)
-
-    network = check.text(stream, "network", "streamSettings.network", "tcp") or "tcp"
-    if network not in NETWORKS:
-        raise check.fail(f"network {network!r} is not supported ({', '.join(NETWORKS)})")
-    security = check.text(stream, "security", "streamSettings.security", "none") or "none"
-    if security not in SECURITIES:
-        raise check.fail(f"security {security!r} is not supported ({', '.join(SECURITIES)})")
-    if security == "reality" and protocol not in REALITY_PROTOCOLS:
-        raise check.fail(
-            f"reality is not possible with {protocol} (Xray allows it on vless/trojan)"
-        )
-    if security == "reality" and network not in REALITY_NETWORKS:
-        raise check.fail(f"reality is not possible over {network} (Xray allows tcp, grpc, xhttp)")
+    network, security = _checked_transport(check, stream, protocol)
 
     net_params, vmess_net = _network_params(check, stream, network)
-    prepared = _Prepared(
+    prepared = Prepared(
         protocol=protocol,
         remark=remark,
         port=port,
@@ -281,31 +192,84 @@ def _prepare(inbound: Any) -> _Prepared:
         prepared.tls_params, prepared.vmess_tls = _tls_params(check, stream, network)
     elif security == "reality":
         prepared.reality_params = _reality_params(check, stream)
-
     if protocol == "vless":
         prepared.vless_encryption = (
             check.text(settings, "encryption", "settings.encryption", "none") or "none"
         )
     elif protocol == "shadowsocks":
-        method = check.text(settings, "method", "settings.method").strip()
-        if not method:
-            raise check.fail("settings.method is missing")
-        if method in SS_SINGLE_USER_METHODS:
-            raise check.fail(
-                f"shadowsocks method {method} is single-user; clients cannot have own keys"
-            )
-        prepared.ss_method = method
-        if method.startswith("2022-"):
-            prepared.ss_server_password = check.text(settings, "password", "settings.password")
-            if not prepared.ss_server_password:
-                raise check.fail(f"settings.password (server key) is missing for {method}")
-
+        prepared.ss_method, prepared.ss_server_password = _shadowsocks_keys(check, settings)
     prepared.external_proxies = _external_proxies(check, stream)
     return prepared
 
 
+def _checked_protocol(check: Checker, inbound: dict[str, Any]) -> str:
+    protocol = inbound.get("protocol")
+    if not isinstance(protocol, str) or not protocol:
+        raise check.fail("protocol is missing")
+    protocol = protocol.strip().lower()
+    if protocol not in SELLABLE_PROTOCOLS:
+        raise check.unsupported(
+            f"protocol {protocol!r} cannot be sold (only {', '.join(SELLABLE_PROTOCOLS)})"
+        )
+    return protocol
+
+
+def _checked_remark(check: Checker, inbound: dict[str, Any]) -> str:
+    remark = inbound.get("remark")
+    if remark is None:
+        return ""
+    if not isinstance(remark, str):
+        raise check.fail("remark must be a string")
+    return remark
+
+
+def _checked_listen(check: Checker, inbound: dict[str, Any]) -> str:
+    listen = inbound.get("listen") or ""
+    if not isinstance(listen, str):
+        raise check.fail("listen must be a string")
+    if listen.startswith("@"):
+        # A fallback target on a unix socket: clients reach it through another
+        # inbound's port and TLS, which this inbound's own data does not describe.
+        raise check.fail(f"listens on {listen!r} (a fallback socket), not on a public port")
+    return listen
+
+
+def _checked_transport(check: Checker, stream: dict[str, Any], protocol: str) -> tuple[str, str]:
+    """(network, security) of the stream, and whether this protocol can use them."""
+    network = check.text(stream, "network", "streamSettings.network", "tcp") or "tcp"
+    if network not in NETWORKS:
+        raise check.fail(f"network {network!r} is not supported ({', '.join(NETWORKS)})")
+    security = check.text(stream, "security", "streamSettings.security", "none") or "none"
+    if security not in SECURITIES:
+        raise check.fail(f"security {security!r} is not supported ({', '.join(SECURITIES)})")
+    if security == "reality" and protocol not in REALITY_PROTOCOLS:
+        raise check.fail(
+            f"reality is not possible with {protocol} (Xray allows it on vless/trojan)"
+        )
+    if security == "reality" and network not in REALITY_NETWORKS:
+        raise check.fail(f"reality is not possible over {network} (Xray allows tcp, grpc, xhttp)")
+    return network, security
+
+
+def _shadowsocks_keys(check: Checker, settings: dict[str, Any]) -> tuple[str, str]:
+    """(method, server password); the password only for a 2022 cipher."""
+    method = check.text(settings, "method", "settings.method").strip()
+    if not method:
+        raise check.fail("settings.method is missing")
+    if method in SS_SINGLE_USER_METHODS:
+        raise check.fail(
+            f"shadowsocks method {method} is single-user; clients cannot have own keys"
+        )
+    if not method.startswith("2022-"):
+        return method, ""
+    password = check.text(settings, "password", "settings.password")
+    if not password:
+        raise check.fail(f"settings.password (server key) is missing for {method}")
+    return method, password
+
+
 def _network_params(
-    check: _Checker, stream: dict[str, Any], network: str
+    check: Checker, stream: dict[str, Any], network: str
 ) -> tuple[list[tuple[str, str]], dict[str, Any]]:
     params: list[tuple[str, str]] = []
     # VMess always carries host and path (v2rayN's own export does, and old clients
@@ -380,7 +344,7 @@ def _network_params(
 
 
 def _tls_params(
-    check: _Checker, stream: dict[str, Any], network: str
+    check: Checker, stream: dict[str, Any], network: str
 ) -> tuple[list[tuple[str, str]], dict[str, Any]]:
     tls = check.obj(stream, "tlsSettings", "tlsSettings")
     inner = check.obj(tls, "settings", "tlsSettings.settings")
@@ -439,7 +403,7 @@ def _tls_params(
     return params, vmess
 
 
-def _reality_params(check: _Checker, stream: dict[str, Any]) -> list[tuple[str, str]]:
+def _reality_params(check: Checker, stream: dict[str, Any]) -> list[tuple[str, str]]:
     reality = check.obj(stream, "realitySettings", "realitySettings", required=True)
     inner = check.obj(reality, "settings", "realitySettings.settings", required=True)
     public_key = check.text(inner, "publicKey", "realitySettings.settings.publicKey")
@@ -469,7 +433,7 @@ def _reality_params(check: _Checker, stream: dict[str, Any]) -> list[tuple[str, 
     return params
 
 
-def _external_proxies(check: _Checker, stream: dict[str, Any]) -> list[dict[str, Any]]:
+def _external_proxies(check: Checker, stream: dict[str, Any]) -> list[dict[str, Any]]:
     entries = stream.get("externalProxy")
     if entries is None:
         return []
@@ -486,7 +450,7 @@ def _external_proxies(check: _Checker, stream: dict[str, Any]) -> list[dict[str,
         dest = check.text(entry, "dest", f"{what} dest").strip()
         if not dest:
             raise check.fail(f"{what} has no dest")
-        dest = _checked_host(check, dest, f"{what} dest")
+        dest = checked_host(check, dest, f"{what} dest")
         proxies.append(
             {
                 "forceTls": force,
@@ -498,17 +462,7 @@ def _external_proxies(check: _Checker, stream: dict[str, Any]) -> list[dict[str,
     return proxies
 
 
-def _client_secret(check: _Checker, prepared: _Prepared, client: Any) -> str:
-    if not isinstance(client, dict):
-        raise check.fail(f"client must be an object, not {type(client).__name__}")
-    key = "id" if prepared.protocol in ("vless", "vmess") else "password"
-    secret = client.get(key)
-    if not isinstance(secret, str) or not secret:
-        raise check.fail(f"client {client.get('email')!r} has no {key}")
-    return secret
-
-
-def _checked_host(check: _Checker, host: str, what: str) -> str:
+def checked_host(check: Checker, host: str, what: str) -> str:
     bare = host.removeprefix("[").removesuffix("]")
     if ":" in bare:
         try:
@@ -518,181 +472,3 @@ def _checked_host(check: _Checker, host: str, what: str) -> str:
     elif bare != host or any(ch in bare for ch in "/@?#%[] \t"):
         raise check.fail(f"{what} {host!r} is not a host name or IP address")
     return bare
-
-
-def _url_host(host: str) -> str:
-    if ":" in host and not host.startswith("["):
-        return f"[{host}]"
-    return host
-
-
-def _remark(parts: tuple[str, str, str]) -> str:
-    # remarkModel "-ieo": inbound remark, email, external-proxy remark; empties skipped.
-    return "-".join(part for part in parts if part)
-
-
-def _ss_userinfo(prepared: _Prepared, client: dict[str, Any], password: str) -> str:
-    if prepared.ss_server_password:
-        plain = f"{prepared.ss_method}:{prepared.ss_server_password}:{password}"
-    else:
-        # Legacy ciphers let each client have its own method; empty means inherit.
-        method = client.get("method")
-        if not isinstance(method, str) or not method or method.startswith("2022-"):
-            method = prepared.ss_method
-        plain = f"{method}:{password}"
-    encoded = base64.b64encode(plain.encode()).decode("ascii")
-    # "/" would end the authority; Go's url package escapes it the same way.
-    return encoded.replace("/", "%2F")
-
-
-def _one_link(
-    prepared: _Prepared,
-    client: dict[str, Any],
-    secret: str,
-    *,
-    address: str,
-    port: int,
-    force_tls: str,
-    remark: str,
-) -> str:
-    security = prepared.security if force_tls == "same" else force_tls
-    # forceTls only switches the outer security; TLS details exist only when the
-    # inbound itself terminates TLS, and REALITY cannot be forced onto a proxy.
-    own_tls = security == "tls" and prepared.security == "tls"
-    own_reality = security == "reality"
-    flow = client.get("flow") if prepared.protocol == "vless" else ""
-    if not isinstance(flow, str):
-        flow = ""
-    flow_ok = bool(flow) and prepared.network == "tcp" and (own_tls or own_reality)
-
-    if prepared.protocol == "vmess":
-        scy = client.get("security")
-        obj: dict[str, Any] = {
-            "v": "2",
-            "ps": remark,
-            "add": address,
-            "port": port,
-            "id": secret,
-            "scy": scy if isinstance(scy, str) and scy else "auto",
-            "net": prepared.network,
-        }
-        obj.update(prepared.vmess_net)
-        obj["tls"] = security
-        if own_tls:
-            obj.update(prepared.vmess_tls)
-        text = json.dumps(obj, indent=2, ensure_ascii=False)
-        return "vmess://" + base64.b64encode(text.encode()).decode("ascii")
-
-    params: list[tuple[str, str]] = [("type", prepared.network)]
-    if prepared.protocol == "vless":
-        params.append(("encryption", prepared.vless_encryption))
-    params.extend(prepared.net_params)
-    if security == "tls":
-        params.append(("security", "tls"))
-        if own_tls:
-            params.extend(prepared.tls_params)
-    elif own_reality:
-        params.append(("security", "reality"))
-        params.extend(prepared.reality_params)
-    elif prepared.protocol != "shadowsocks":
-        # 3x-ui writes security=none for vless/trojan but nothing for ss.
-        params.append(("security", "none"))
-    if flow_ok:
-        params.append(("flow", flow))
-
-    if prepared.protocol == "shadowsocks":
-        userinfo = _ss_userinfo(prepared, client, secret)
-        scheme = "ss"
-    else:
-        userinfo = quote(secret, safe=_URI_COMPONENT_SAFE)
-        scheme = prepared.protocol
-    link = f"{scheme}://{userinfo}@{_url_host(address)}:{port}"
-    link += "?" + urlencode(params, quote_via=quote)
-    if remark:
-        link += "#" + quote(remark, safe=_URI_COMPONENT_SAFE)
-    return link
-
-
-def build_links(
-    *,
-    inbound: dict[str, Any],
-    client: dict[str, Any],
-    host: str,
-    remark_prefix: str | None = None,
-) -> list[str]:
-    """Every share link of ``client`` on ``inbound``: one per externalProxy entry, or one.
-
-    ``host`` is the server's public address. ``remark_prefix``, when given, replaces the
-    inbound remark as the first part of the ``#remark`` (an empty string drops it).
-    Raises UnsupportedProtocol or LinkError (both ValueError) naming the inbound.
-    """
-    prepared = _prepare(inbound)
-    check = _Checker(inbound)
-    secret = _client_secret(check, prepared, client)
-
-    address = host.strip() if isinstance(host, str) else ""
-    if not address and prepared.listen not in _WILDCARD_LISTEN:
-        address = prepared.listen
-    if not address:
-        raise check.fail("no public host configured for its server")
-    address = _checked_host(check, address, "public host")
-
-    email = client.get("email") if isinstance(client.get("email"), str) else ""
-    first = prepared.remark if remark_prefix is None else remark_prefix
-    if not prepared.external_proxies:
-        return [
-            _one_link(
-                prepared,
-                client,
-                secret,
-                address=address,
-                port=prepared.port,
-                force_tls="same",
-                remark=_remark((first, email, "")),
-            )
-        ]
-    return [
-        _one_link(
-            prepared,
-            client,
-            secret,
-            address=proxy["dest"],
-            port=proxy["port"],
-            force_tls=proxy["forceTls"],
-            remark=_remark((first, email, proxy["remark"])),
-        )
-        for proxy in prepared.external_proxies
-    ]
-
-
-def build_link(
-    *,
-    inbound: dict[str, Any],
-    client: dict[str, Any],
-    host: str,
-    remark_prefix: str | None = None,
-) -> str:
-    """The first link of :func:`build_links` (the one to show and put in a QR code)."""
-    return build_links(inbound=inbound, client=client, host=host, remark_prefix=remark_prefix)[0]
-
-
-def inbound_link_problem(inbound: dict[str, Any]) -> str | None:
-    """Why no client of this inbound could ever get a working link, or None if fine."""
-    try:
-        _prepare(inbound)
-    except LinkError as exc:
-        return exc.problem
-    return None
-
-
-def subscription_url(sub_base_url: str, sub_id: str) -> str:
-    """The panel's subscription URL for ``sub_id``; "" without a base URL or sub id.
-
-    ``sub_base_url`` is what the panel would prefix (``https://sub.example.com:2096/sub/``
-    or a reverse-proxy subURI); exactly one slash ends up between it and the id.
-    """
-    base = (sub_base_url or "").strip()
-    sub_id = (sub_id or "").strip()
-    if not base or not sub_id:
-        return ""
-    return base.rstrip("/") + "/" + quote(sub_id, safe="")

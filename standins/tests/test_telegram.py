@@ -17,7 +17,7 @@ from telebot import apihelper
 from telebot.apihelper import ApiHTTPException, ApiTelegramException
 from telebot.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from botapp.fake_telegram import DEFAULT_TOKEN, FakeTelegram
+from standins.telegram import DEFAULT_TOKEN, FakeTelegram
 
 USER = 42
 ADMIN = 7

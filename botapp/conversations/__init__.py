@@ -1,0 +1,1 @@
+"""One module per bot conversation; botapp.handlers routes each button and message to them."""

@@ -1,0 +1,155 @@
+"""Buying a service: plan → location → protocol → summary → pay (wallet or receipt)."""
+
+import logging
+
+from billing import services as billing
+from billing.models import Order
+from botapp import keyboards, notify, renewal, texts
+from botapp.context import (
+    Ctx,
+)
+
+log = logging.getLogger(__name__)
+
+
+log = logging.getLogger(__name__)
+
+
+def _stale(ctx: Ctx, reason) -> None:
+    """A button from an old message: say why, and offer what is on sale now."""
+    plans = list(billing.plans_for_sale())
+    if plans:
+        ctx.show(texts.choose_again(reason) + "\n\n" + texts.choose_plan(), keyboards.plans(plans))
+    else:
+        ctx.show(texts.choose_again(reason) + "\n\n" + texts.no_plans(), keyboards.back_to_menu())
+
+
+def _plan_for_sale(ctx: Ctx, plan_id: int):
+    plan = billing.plans_for_sale().filter(pk=plan_id).first()
+    if plan is None:
+        _stale(ctx, texts.STALE_PLAN)
+    return plan
+
+
+def show_plans(ctx: Ctx) -> None:
+    plans = list(billing.plans_for_sale())
+    if not plans:
+        ctx.show(texts.no_plans(), keyboards.back_to_menu())
+        return
+    ctx.show(texts.choose_plan(), keyboards.plans(plans))
+
+
+def show_locations(ctx: Ctx, plan_id: int) -> None:
+    plan = _plan_for_sale(ctx, plan_id)
+    if plan is None:
+        return
+    panels = list(billing.panels_for_sale(plan=plan))
+    if not panels:
+        ctx.show(texts.no_locations(), keyboards.plans(list(billing.plans_for_sale())))
+        return
+    ctx.show(texts.choose_location(plan), keyboards.locations(plan, panels))
+
+
+def show_protocols(ctx: Ctx, plan_id: int, panel_id: int) -> None:
+    plan = _plan_for_sale(ctx, plan_id)
+    if plan is None:
+        return
+    panel = billing.panels_for_sale(plan=plan).filter(pk=panel_id).first()
+    inbounds = list(billing.inbounds_for_sale(plan=plan, panel=panel)) if panel else []
+    if not inbounds:
+        _stale(ctx, texts.STALE_LOCATION)
+        return
+    ctx.show(texts.choose_protocol(plan, panel), keyboards.protocols(plan, inbounds))
+
+
+def show_summary(ctx: Ctx, plan_id: int, inbound_id: int) -> None:
+    plan = _plan_for_sale(ctx, plan_id)
+    if plan is None:
+        return
+    inbound = (
+        billing.inbounds_for_sale(plan=plan).filter(pk=inbound_id).select_related("panel").first()
+    )
+    if inbound is None:
+        _stale(ctx, texts.STALE_PROTOCOL)
+        return
+    order = billing.order_create_new(user=ctx.user, plan=plan, inbound=inbound)
+    _show_order(ctx, order)
+
+
+def _show_order(ctx: Ctx, order: Order) -> None:
+    if order.kind in (Order.Kind.RENEW, Order.Kind.ADDON):
+        renewal.show_order(ctx, order)  # the same payment buttons, its own summary
+        return
+    balance = ctx.user.balance
+    ctx.show(
+        texts.summary(order, balance),
+        keyboards.summary(order, can_pay_from_wallet=balance >= order.amount),
+    )
+
+
+def _own_order(ctx: Ctx, order_id: int) -> Order | None:
+    order = Order.objects.select_related("plan", "panel", "inbound").filter(pk=order_id).first()
+    if order is None or order.user_id != ctx.user.pk:
+        # Never say whether someone else's order exists.
+        ctx.answer(texts.not_yours(), alert=True)
+        return None
+    return order
+
+
+def pay_from_wallet(ctx: Ctx, order_id: int) -> None:
+    # The service checks, under the customer's lock, that the order is theirs.
+    try:
+        order = billing.order_pay_from_wallet(order_id=order_id, user_id=ctx.user.pk)
+    except Order.DoesNotExist:
+        ctx.answer(texts.not_yours(), alert=True)
+        return
+    except billing.NoLongerForSale as exc:
+        _stale(ctx, exc)
+        return
+    except billing.InsufficientFunds:
+        order = _own_order(ctx, order_id)
+        ctx.user.refresh_from_db(fields=["balance"])
+        ctx.answer(texts.not_enough_balance(order, ctx.user.balance), alert=True)
+        _show_order(ctx, order)
+        return
+    except billing.OrderNotYours:
+        ctx.answer(texts.not_yours(), alert=True)
+        return
+    except billing.OrderNotPayable as exc:
+        ctx.answer(str(exc), alert=True)
+        return
+    ctx.show(texts.paid_from_wallet(order))
+    # Stop the button's spinner now, not after the (possibly slow) panel call.
+    ctx.answer(now=True)
+    notify.provision_and_notify(order.pk)
+
+
+def pay_by_receipt(ctx: Ctx, order_id: int) -> None:
+    order = _own_order(ctx, order_id)
+    if order is None:
+        return
+    card = billing.bank_card_for_payment()
+    if card is None:
+        ctx.answer(texts.no_card(), alert=True)
+        return
+    try:
+        order = billing.order_await_receipt(order_id=order.pk, user_id=ctx.user.pk)
+    except billing.NoLongerForSale as exc:
+        _stale(ctx, exc)
+        return
+    except billing.OrderNotPayable as exc:
+        ctx.answer(str(exc), alert=True)
+        return
+    ctx.show(texts.pay_by_card(order, card), keyboards.awaiting_receipt(order))
+
+
+def cancel_order(ctx: Ctx, order_id: int) -> None:
+    order = _own_order(ctx, order_id)
+    if order is None:
+        return
+    try:
+        billing.order_cancel(order_id=order.pk, user_id=ctx.user.pk)
+    except billing.OrderNotPayable as exc:
+        ctx.answer(str(exc), alert=True)
+        return
+    ctx.show(texts.order_cancelled(order) + "\n\n" + texts.menu(ctx.user), keyboards.menu())
