@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from panels.links import inbound_link_problem
 from panels.models import ClientAccount, Inbound, Panel
@@ -400,3 +401,98 @@ def panel_apply(*, listing: PanelListing) -> SyncResult:
 
 def panel_active_accounts(panel: Panel) -> int:
     return panel.client_accounts.filter(status=ClientAccount.Status.ACTIVE).count()
+
+
+# --- an inbound's clients, live ---------------------------------------------------
+
+
+@dataclass
+class LiveClient:
+    email: str
+    used_bytes: int
+    total_bytes: int  # 0: unlimited
+    expires_at: datetime | None
+    starts_on_first_use: bool
+    enabled: bool
+    online: bool | None  # None: not known (the panel was not reached)
+    account: ClientAccount | None  # ours, when the client is a customer's account
+
+
+@dataclass
+class LiveClients:
+    clients: list[LiveClient]
+    live: bool  # False: the panel could not be read; the rows are the last sync's
+    error: str = ""
+
+
+def inbound_live_clients(*, inbound: Inbound) -> LiveClients:
+    """The inbound's clients as the panel has them now.
+
+    When the panel cannot be read, the accounts as the last sync stored them, and why.
+    (The console's page and the API both show this.)
+    """
+    accounts = {
+        account.email.lower(): account
+        for account in ClientAccount.objects.filter(inbound=inbound).select_related("user")
+    }
+    xui = panel_client(inbound.panel)
+    try:
+        raw = next(
+            (item for item in xui.list_inbounds() if _as_int(item.get("id")) == inbound.remote_id),
+            None,
+        )
+        online = {str(email).lower() for email in xui.online_clients()}
+    except PanelError as exc:
+        panel_record_failure(inbound.panel, exc)
+        return _stored_clients(accounts, error_summary(exc))
+    if raw is None:
+        return _stored_clients(accounts, gettext("This inbound no longer exists on the panel."))
+    stats = {
+        str(row.get("email", "")).lower(): row
+        for row in raw.get("clientStats") or []
+        if isinstance(row, dict)
+    }
+    rows = []
+    for client in _as_dict(raw.get("settings")).get("clients") or []:
+        if not isinstance(client, dict):
+            continue
+        email = str(client.get("email", ""))
+        row = stats.get(email.lower(), {})
+        expiry = _as_int(client.get("expiryTime"))
+        rows.append(
+            LiveClient(
+                email=email,
+                used_bytes=_as_int(row.get("up")) + _as_int(row.get("down")),
+                total_bytes=_as_int(client.get("totalGB") or row.get("total")),
+                expires_at=_ms_to_datetime(expiry) if expiry > 0 else None,
+                starts_on_first_use=expiry < 0,
+                enabled=bool(client.get("enable", True)) and bool(row.get("enable", True)),
+                online=email.lower() in online,
+                account=accounts.get(email.lower()),
+            )
+        )
+    return LiveClients(clients=rows, live=True)
+
+
+def _as_int(value) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _stored_clients(accounts: dict, error: str) -> LiveClients:
+    rows = [
+        LiveClient(
+            email=account.email,
+            used_bytes=account.used_bytes,
+            total_bytes=account.traffic_limit_bytes,
+            expires_at=account.expires_at,
+            starts_on_first_use=False,
+            enabled=account.panel_enabled,
+            online=None,
+            account=account,
+        )
+        for account in accounts.values()
+    ]
+    return LiveClients(clients=rows, live=False, error=error)
