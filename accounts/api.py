@@ -1,5 +1,7 @@
 """Staff REST API for users (customers and staff) and their wallets."""
 
+import hashlib
+
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, extend_schema
@@ -65,6 +67,14 @@ class WalletAdjustSerializer(serializers.Serializer):
 EXTRA_COMPONENT_SCHEMA["WalletAdjustRequest"] = {"properties": {"amount": {"not": {"const": 0}}}}
 
 
+def _request_id(request) -> str:
+    # Idempotency-Keys are per staff user; the ledger's key is per customer: mix both.
+    key = request.headers.get("Idempotency-Key", "")
+    if not key:
+        return ""
+    return "api-" + hashlib.sha256(f"{request.user.pk}:{key}".encode()).hexdigest()[:40]
+
+
 class NoInputSerializer(serializers.Serializer):
     """The action needs no input."""
 
@@ -113,7 +123,7 @@ class UserViewSet(StaffReadOnlyViewSet):
                 amount=data.validated_data["amount"],
                 note=data.validated_data["note"],
                 created_by=request.user,
-                request_id=request.headers.get("Idempotency-Key", ""),
+                request_id=_request_id(request),
             )
         except InsufficientFunds as exc:
             raise Conflict(str(exc)) from exc

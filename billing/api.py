@@ -26,7 +26,13 @@ from billing.models import (
     WalletTransaction,
     validate_card_number,
 )
-from billing.services import BillingError, order_move, receipt_approve, receipt_reject
+from billing.services import (
+    BillingError,
+    order_move,
+    order_retry_problem,
+    receipt_approve,
+    receipt_reject,
+)
 from botapp.notify import provision_and_notify
 from moonvpn.api import (
     Conflict,
@@ -321,13 +327,14 @@ class OrderViewSet(StaffReadOnlyViewSet):
         An order that is not paid (or already delivered) answers 409.
         """
         order = self.get_object()
-        result = provision_and_notify(order.pk)
-        if result.outcome == Outcome.NOT_PAID:
-            order.refresh_from_db(fields=["status"])
-            raise Conflict(
-                _("Order #%(id)s is %(status)s: only paid orders not yet delivered are retried.")
-                % {"id": order.pk, "status": order.get_status_display()}
-            )
+        problem = order_retry_problem(order)
+        if problem is None:
+            result = provision_and_notify(order.pk)
+            if result.outcome == Outcome.NOT_PAID:  # it changed meanwhile
+                order.refresh_from_db()
+                problem = order_retry_problem(order)
+        if problem is not None:
+            raise Conflict(problem)
         order = self.get_queryset().get(pk=order.pk)
         data = {"outcome": result.outcome.value, "error": result.error or "", "order": order}
         return Response(
