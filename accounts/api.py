@@ -23,6 +23,7 @@ from moonvpn.api import (
     StrictCharField,
     StrictIntegerField,
     idempotent,
+    no_input,
 )
 
 User = get_user_model()
@@ -134,6 +135,7 @@ class UserViewSet(StaffReadOnlyViewSet):
         )
 
     def _set_blocked(self, request, blocked: bool):
+        no_input(request)
         user = self.get_object()
         try:
             user_set_blocked(user=user, blocked=blocked, actor=request.user)

@@ -42,6 +42,7 @@ from moonvpn.api import (
     StrictCharField,
     StrictIntegerField,
     idempotent,
+    no_input,
 )
 from panels.provisioning import Outcome, order_give_up
 
@@ -326,6 +327,7 @@ class OrderViewSet(StaffReadOnlyViewSet):
 
         An order that is not paid (or already delivered) answers 409.
         """
+        no_input(request)
         order = self.get_object()
         problem = order_retry_problem(order)
         if problem is None:
@@ -390,6 +392,7 @@ class ReceiptViewSet(StaffReadOnlyViewSet):
 
         A receipt already approved or rejected answers 409 and changes nothing.
         """
+        no_input(request)
         receipt = self.get_object()
         try:
             receipt = receipt_approve(receipt_id=receipt.pk, reviewer=request.user)

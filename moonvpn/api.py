@@ -214,6 +214,14 @@ def refuse_nul(param: str, value: str) -> None:
         raise exceptions.ValidationError({param: [_("Null characters are not allowed.")]})
 
 
+def no_input(request) -> None:
+    """An action that reads nothing still refuses a body that is not a JSON object."""
+    if not isinstance(request.data, dict):
+        raise exceptions.ValidationError(
+            {"non_field_errors": [_("Send a JSON object (or nothing).")]}
+        )
+
+
 def integer_range(field) -> tuple[int, int]:
     """The values the database column can hold (a bigger id can match no row)."""
     low, high = connection.ops.integer_field_range(field.get_internal_type())
@@ -497,6 +505,14 @@ class StaffAutoSchema(AutoSchema):
         if self._is_idempotent():
             parameters.append(IDEMPOTENCY_PARAMETER)
         return parameters
+
+    def _get_request_body(self, direction="request"):
+        body = super()._get_request_body(direction)
+        if body is None and self.method in ("POST", "PUT", "PATCH"):
+            # An action without input still documents its body: an empty object.
+            schema = {"type": "object", "description": "This action takes no input."}
+            return {"content": {"application/json": {"schema": schema}}, "required": False}
+        return body
 
     def _error_codes(self) -> list[str]:
         action = self._action()

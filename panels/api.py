@@ -37,6 +37,7 @@ from moonvpn.api import (
     StrictCharField,
     StrictIntegerField,
     idempotent,
+    no_input,
 )
 from panels import lifecycle
 from panels.models import ApiGeneration, ClientAccount, Inbound, Panel
@@ -287,6 +288,7 @@ class PanelViewSet(StaffModelViewSet):
 
         A panel that cannot be read answers ok=false with its reason.
         """
+        no_input(request)
         result = panel_sync(panel=self.get_object())
         data = {
             "ok": result.ok,
@@ -310,6 +312,7 @@ class PanelViewSet(StaffModelViewSet):
     )
     def test_connection(self, request, pk=None):
         """Log in to the panel with its stored credentials; records the panel's health."""
+        no_input(request)
         panel = self.get_object()
         try:
             generation = panel_test_connection(panel=panel)
