@@ -6,6 +6,9 @@ from django.views.static import serve
 
 from moonvpn import throttling
 
+# A URL no route matches answers JSON under /api/ (the API's documented error form).
+handler404 = "moonvpn.api.not_found"
+
 admin.site.site_header = _("MoonVPN operator console")
 admin.site.site_title = _("MoonVPN")
 admin.site.index_title = _("Panels, sales and customers")
