@@ -1,0 +1,106 @@
+"""Reviewing receipts: the reject form, the duplicate filter, what a decision did."""
+
+import logging
+
+from django import forms
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from accounts.admin import toman
+from billing.models import (
+    Order,
+    Receipt,
+)
+from botapp.notify import after_receipt_decision
+from panels.provisioning import Outcome, ProvisionResult
+
+log = logging.getLogger(__name__)
+
+# --- receipts ----------------------------------------------------------------------------
+
+
+class ReceiptRejectForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text=_("The customer reads this."),
+    )
+
+
+class DuplicateImageFilter(admin.SimpleListFilter):
+    title = _("image")
+    parameter_name = "duplicate"
+
+    def lookups(self, request, model_admin):
+        return (("yes", _("same image as an earlier receipt")), ("no", _("new image")))
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(duplicate_of__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(duplicate_of__isnull=True)
+        return queryset
+
+
+def follow_up(receipt: Receipt) -> tuple[ProvisionResult | None, bool]:
+    """Tell the customer and deliver the order once a review decision is committed.
+
+    Returns the provisioning result (None when nothing was provisioned) and whether
+    the follow-up failed. A failure here (Telegram, a panel) must not read as a failed
+    review: the decision stands, and the retry job delivers a paid order later.
+    """
+    try:
+        return after_receipt_decision(receipt), False
+    except Exception:
+        log.exception("follow-up of the decision on receipt %s failed", receipt.pk)
+        return None, True
+
+
+def approval_outcome(receipt: Receipt, result: ProvisionResult | None = None) -> str:
+    """What approving this receipt did, in words for the operator."""
+    order = Order.objects.select_related("user").get(pk=receipt.order_id)
+    credit = receipt.wallet_transactions.order_by("id").first()
+    values = {
+        "id": receipt.pk,
+        "order": order.pk,
+        "status": order.get_status_display(),
+        "user": order.user,
+        "amount": toman(credit.amount if credit else order.amount),
+        "balance": toman(credit.balance_after if credit else order.user.balance),
+    }
+    if credit is None:
+        outcome = result.outcome if result is not None else None
+        if outcome == Outcome.DELIVERED and result.account is not None:
+            return _(
+                "Receipt #%(id)s approved: order #%(order)s delivered as %(email)s on %(panel)s."
+            ) % {**values, "email": result.account.email, "panel": result.account.panel.name}
+        if outcome == Outcome.PENDING:
+            return _(
+                "Receipt #%(id)s approved: order #%(order)s is paid, but its panel failed "
+                "(%(error)s); delivery will be retried."
+            ) % {**values, "error": result.error}
+        if outcome == Outcome.REFUNDED:
+            return (
+                _(
+                    "Receipt #%(id)s approved, but order #%(order)s could not be delivered: "
+                    "%(amount)s went back to %(user)s's wallet (balance %(balance)s)."
+                )
+                % values
+            )
+        return _("Receipt #%(id)s approved: order #%(order)s is now %(status)s.") % values
+    if order.kind == Order.Kind.TOPUP:
+        return (
+            _(
+                "Receipt #%(id)s approved: %(amount)s credited to %(user)s's wallet; "
+                "the balance is now %(balance)s."
+            )
+            % values
+        )
+    return (
+        _(
+            "Receipt #%(id)s approved, but order #%(order)s is %(status)s, so %(amount)s "
+            "went to %(user)s's wallet instead (balance %(balance)s)."
+        )
+        % values
+    )
