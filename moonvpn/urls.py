@@ -5,15 +5,22 @@ from django.utils.translation import gettext_lazy as _
 from django.views.static import serve
 
 from moonvpn import throttling
+from ops import console_home
 
 admin.site.site_header = _("MoonVPN operator console")
 admin.site.site_title = _("MoonVPN")
 admin.site.index_title = _("Panels, sales and customers")
+# There is no public site: the bot is the shop. Without this "View site" led to a 404.
+admin.site.site_url = None
 
 urlpatterns = [
     # Before the admin's own login: the same view, refusing password guessing.
     path("admin/login/", throttling.admin_login),
+    # The home page is the operator's work queue (ops/console_home.py), then the app list.
+    path("admin/", console_home.home_view),
     path("admin/", admin.site.urls),
+    # The operators' language switch (the form in the console's header).
+    path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("moonvpn.api_urls")),
     path("telegram/", include("botapp.urls")),
     # MEDIA_ROOT is never served as a folder: it holds receipt photos and QR codes

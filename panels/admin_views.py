@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -217,9 +217,11 @@ class PanelOperationsMixin:
         def view(request, object_id):
             if not allowed(request):
                 raise PermissionDenied
-            if request.method != "POST":
-                return HttpResponseNotAllowed(["POST"])
             panel = get_object_or_404(Panel, pk=unquote(object_id))
+            if request.method != "POST":
+                # A bookmarked or typed button URL: back to the page, whose button posts.
+                messages.info(request, _("Use the button on this page."))
+                return HttpResponseRedirect(reverse("admin:panels_panel_change", args=[panel.pk]))
             operation(request, panel)
             return HttpResponseRedirect(reverse("admin:panels_panel_change", args=[panel.pk]))
 

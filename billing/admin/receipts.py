@@ -12,7 +12,6 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_POST
 
 from accounts.admin import ledger_url, toman
 from billing.admin.common import STATUS_COLORS, _change_link
@@ -21,11 +20,14 @@ from billing.admin.review import (
     ReceiptRejectForm,
     approval_outcome,
     follow_up,
+    review_context,
 )
+from billing.admin.thumbnails import thumbnail_response
 from billing.models import (
     IllegalTransition,
     Receipt,
 )
+from billing.selectors import next_waiting_receipt
 from billing.services import (
     BillingError,
     ReceiptAlreadyReviewed,
@@ -69,7 +71,7 @@ class ReceiptAdmin(ReadOnlyAdmin):
         "sha256",
     )
     fieldsets = (
-        (None, {"fields": ("duplicate_flag", "image_full")}),
+        (None, {"fields": ("duplicate_flag",)}),
         (
             None,
             {"fields": ("status", "amount_column", "order_link", "user_link", "user_balance")},
@@ -117,10 +119,12 @@ class ReceiptAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("image"))
     def thumbnail(self, receipt):
+        # A small cached file (billing/admin/thumbnails.py), loaded as it scrolls into view.
         if not receipt.image:
             return "—"
         return format_html(
-            '<img src="{}" alt="{}" style="max-height: 64px; max-width: 96px">',
+            '<img class="receipt-thumb" src="{}?thumb=1" alt="{}" loading="lazy" '
+            'width="64" height="48" style="object-fit: cover">',
             self._image_url(receipt),
             _("receipt #%(id)s") % {"id": receipt.pk},
         )
@@ -283,7 +287,7 @@ class ReceiptAdmin(ReadOnlyAdmin):
         custom = [
             path(
                 "<path:object_id>/approve/",
-                view(require_POST(self.approve_view)),
+                view(self.approve_view),
                 name="billing_receipt_approve",
             ),
             path(
@@ -308,12 +312,26 @@ class ReceiptAdmin(ReadOnlyAdmin):
     def _change_url(self, receipt):
         return reverse("admin:billing_receipt_change", args=[receipt.pk])
 
+    def _after_review(self, request, receipt):
+        """Where a decision leads: the next waiting receipt when reviewing the queue."""
+        if request.POST.get("queue"):
+            upcoming = next_waiting_receipt(after=receipt.pk)
+            if upcoming is None:
+                self.message_user(request, _("No more receipts are waiting."), messages.INFO)
+                return HttpResponseRedirect(reverse("admin:index"))
+            return HttpResponseRedirect(self._change_url(upcoming))
+        return HttpResponseRedirect(self._change_url(receipt))
+
     def approve_view(self, request, object_id):
         if not self.has_review_permission(request):
             raise PermissionDenied
         receipt = self._get_receipt(request, object_id)
+        if request.method != "POST":
+            # A typed or bookmarked URL approves nothing: back to the receipt's page.
+            self.message_user(request, _("Use the Approve button on this page."), messages.INFO)
+            return HttpResponseRedirect(self._change_url(receipt))
         self._approve(request, receipt.pk)
-        return HttpResponseRedirect(self._change_url(receipt))
+        return self._after_review(request, receipt)
 
     def reject_view(self, request, object_id):
         if not self.has_review_permission(request):
@@ -330,7 +348,7 @@ class ReceiptAdmin(ReadOnlyAdmin):
         form = ReceiptRejectForm(request.POST if request.method == "POST" else None)
         if form.is_valid():
             self._reject(request, receipt.pk, form.cleaned_data["reason"])
-            return HttpResponseRedirect(self._change_url(receipt))
+            return self._after_review(request, receipt)
         queryset = Receipt.objects.filter(pk=receipt.pk)
         return self._reject_page(request, queryset, form, action_mode=False, original=receipt)
 
@@ -342,6 +360,8 @@ class ReceiptAdmin(ReadOnlyAdmin):
         receipt = self._get_receipt(request, object_id)
         if not receipt.image:
             raise Http404
+        if request.GET.get("thumb"):
+            return thumbnail_response(receipt)
         try:
             handle = receipt.image.open("rb")
         except (FileNotFoundError, ValueError) as exc:
@@ -360,6 +380,7 @@ class ReceiptAdmin(ReadOnlyAdmin):
                     "approve_url": reverse("admin:billing_receipt_approve", args=[receipt.pk]),
                     "reject_url": reverse("admin:billing_receipt_reject", args=[receipt.pk]),
                     "duplicate_of_id": receipt.duplicate_of_id,
+                    **review_context(receipt),
                 }
             )
         return super().change_view(request, object_id, form_url, extra_context)

@@ -4,6 +4,7 @@ import logging
 
 from django import forms
 from django.contrib import admin
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin import toman
@@ -11,6 +12,7 @@ from billing.models import (
     Order,
     Receipt,
 )
+from billing.selectors import customer_history, next_waiting_receipt, receipts_waiting_count
 from botapp.notify import after_receipt_decision
 from panels.provisioning import Outcome, ProvisionResult
 
@@ -104,3 +106,31 @@ def approval_outcome(receipt: Receipt, result: ProvisionResult | None = None) ->
         )
         % values
     )
+
+
+def review_context(receipt: Receipt) -> dict:
+    """What the review page shows beside the image: amounts, history, next receipt."""
+    from django.utils import translation
+
+    from botapp.texts import REJECT_REASONS
+
+    order = receipt.order
+    previous_receipts, orders, counts = customer_history(receipt)
+    # The preset reasons in the customer's language: the customer reads them.
+    with translation.override(getattr(receipt.user, "language", None) or "fa"):
+        reasons = [(code, str(text)) for code, text in REJECT_REASONS.items()]
+    upcoming = next_waiting_receipt(after=receipt.pk)
+    return {
+        "review_receipt": receipt,
+        "review_order": order,
+        "review_amount": toman(receipt.amount),
+        "review_order_amount": toman(order.amount),
+        "review_amount_mismatch": receipt.amount != order.amount,
+        "review_previous_receipts": previous_receipts,
+        "review_orders": orders,
+        "review_counts": counts,
+        "review_reasons": reasons,
+        "review_image_url": reverse("admin:billing_receipt_image", args=[receipt.pk]),
+        "review_next": upcoming,
+        "review_waiting": receipts_waiting_count(),
+    }

@@ -44,10 +44,13 @@ def test_test_connection_button_reports_failure_and_health(admin_client, xui_pan
     assert any("Frankfurt-1" in m for m in _messages(response))
     xui_panel.refresh_from_db()
     assert xui_panel.health == Panel.Health.DOWN
-    # A GET must not trigger panel calls.
-    assert (
-        admin_client.get(reverse("admin:panels_panel_test", args=[xui_panel.pk])).status_code == 405
-    )
+    # A GET must not trigger panel calls: it leads back to the panel's page (no bare 405).
+    checked = xui_panel.last_checked_at
+    response = admin_client.get(reverse("admin:panels_panel_test", args=[xui_panel.pk]))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:panels_panel_change", args=[xui_panel.pk])
+    xui_panel.refresh_from_db()
+    assert xui_panel.last_checked_at == checked
 
 
 def test_test_connection_success_stores_generation(admin_client, xui_panel, fake_xui):

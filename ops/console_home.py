@@ -1,0 +1,133 @@
+"""The console's home page: the operator's work queue, today's sales and two charts.
+
+Rendered by Django's own admin index (the app list stays, below the queue) with the
+queue in its context; the charts are inline SVG drawn here, so no chart library, CDN
+or JavaScript is involved.
+"""
+
+from django.contrib import admin
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+
+from accounts.admin import toman
+from accounts.selectors import new_customers_per_day
+from billing import selectors as billing_selectors
+from billing.formatting import format_date, format_number
+from ops.console import console_datetime, is_persian
+from panels import selectors as panel_selectors
+
+QUEUE_ROWS = 15
+
+
+def bar_chart(points, *, color: str, label, title: str) -> str:
+    """An inline SVG bar chart of (date, value) points, each bar with a tooltip."""
+    width, height, top, bottom = 620, 170, 18, 22
+    lang = "fa" if is_persian() else "en"
+    peak = max((value for _day, value in points), default=0) or 1
+    step = width / max(len(points), 1)
+    plot = height - top - bottom
+    bars = []
+    for i, (day, value) in enumerate(points):
+        h = round(plot * value / peak, 1)
+        x = round(i * step + 1, 1)
+        y = round(top + plot - h, 1)
+        bars.append(
+            (
+                x,
+                y,
+                round(step - 2, 1),
+                max(h, 0.5),
+                color,
+                f"{format_date(day, lang)}: {label(value)}",
+            )
+        )
+    body = format_html_join(
+        "",
+        '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"><title>{}</title></rect>',
+        bars,
+    )
+    first = format_date(points[0][0], lang) if points else ""
+    last = format_date(points[-1][0], lang) if points else ""
+    return format_html(
+        '<svg class="console-chart" role="img" aria-label="{title}" viewBox="0 0 {w} {h}" '
+        'width="100%" preserveAspectRatio="none" style="max-width: {w}px; direction: ltr">'
+        '<text x="0" y="12" font-size="11" fill="currentColor">{peak}</text>'
+        '<line x1="0" y1="{base}" x2="{w}" y2="{base}" stroke="#999" stroke-width="1"/>'
+        "{body}"
+        '<text x="0" y="{h_1}" font-size="11" fill="currentColor">{first}</text>'
+        '<text x="{w}" y="{h_1}" font-size="11" fill="currentColor" text-anchor="end">{last}'
+        "</text></svg>",
+        title=title,
+        w=width,
+        h=height,
+        peak=label(peak if peak != 1 or any(v for _d, v in points) else 0),
+        base=top + plot,
+        body=body,
+        h_1=height - 6,
+        first=first,
+        last=last,
+    )
+
+
+def work_queue(request) -> dict:
+    """What the home page shows, each part only to who may open the pages it links to."""
+    user = request.user
+    context = {"console_home": True}
+    if user.has_perm("billing.view_receipt"):
+        context["receipts_waiting"] = list(billing_selectors.receipts_waiting(QUEUE_ROWS))
+        context["receipts_waiting_count"] = billing_selectors.receipts_waiting_count()
+    if user.has_perm("billing.view_order"):
+        context["undelivered"] = list(billing_selectors.paid_not_delivered(QUEUE_ROWS))
+        context["undelivered_count"] = billing_selectors.paid_not_delivered_count()
+        today = timezone.localdate()
+        n_today, sum_today = billing_selectors.sales_since(billing_selectors.local_midnight(today))
+        n_month, sum_month = billing_selectors.sales_since(
+            billing_selectors.local_midnight(_month_start(today))
+        )
+        lang = "fa" if is_persian() else "en"
+        context["sales"] = {
+            "today": toman(sum_today),
+            "today_orders": format_number(n_today, lang),
+            "month": toman(sum_month),
+            "month_orders": format_number(n_month, lang),
+        }
+        context["sales_chart"] = bar_chart(
+            billing_selectors.sales_per_day(30),
+            color="#2e7d32",
+            label=toman,
+            title=_("Sales over the last 30 days"),
+        )
+    if user.has_perm("panels.view_panel"):
+        context["panels_down"] = list(panel_selectors.panels_down())
+    if user.has_perm("panels.view_clientaccount"):
+        expiring = panel_selectors.expiring_within(3)
+        context["expiring"] = list(expiring.select_related("user", "panel")[:QUEUE_ROWS])
+        context["expiring_count"] = expiring.count()
+    if user.has_perm("accounts.view_user"):
+        lang = "fa" if is_persian() else "en"
+        context["customers_chart"] = bar_chart(
+            new_customers_per_day(30),
+            color="#1565c0",
+            label=lambda n: format_number(n, lang),
+            title=_("New customers over the last 30 days"),
+        )
+    context["now_label"] = console_datetime(timezone.now())
+    return context
+
+
+def _month_start(today):
+    """The first day of the current month: the Jalali month in Persian, else Gregorian."""
+    if is_persian():
+        from billing.formatting import from_jalali, to_jalali
+
+        y, m, _d = to_jalali(today)
+        return from_jalali(y, m, 1)
+    return today.replace(day=1)
+
+
+def home(request):
+    return admin.site.index(request, extra_context=work_queue(request))
+
+
+home_view = admin.site.admin_view(home)
