@@ -25,7 +25,7 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from billing.formatting import format_bytes
-from moonvpn.admin import ReadOnlyAdmin
+from moonvpn.admin import ObjectActionsMixin, ReadOnlyAdmin
 from panels.admin_actions import AccountEventInline, ClientAccountActionsMixin
 from panels.admin_views import InboundLiveClientsMixin, PanelOperationsMixin
 from panels.models import AccountReminder, ClientAccount, Inbound, Panel
@@ -411,7 +411,7 @@ class InboundAdmin(InboundLiveClientsMixin, admin.ModelAdmin):
 
 
 @admin.register(ClientAccount)
-class ClientAccountAdmin(ClientAccountActionsMixin, admin.ModelAdmin):
+class ClientAccountAdmin(ObjectActionsMixin, ClientAccountActionsMixin, admin.ModelAdmin):
     """Accounts are made by provisioning and mirror the panel: shown, not edited here."""
 
     list_display = (

@@ -58,6 +58,14 @@ def _name(account: ClientAccount) -> str:
 class ClientAccountActionsMixin:
     """Mixed into ClientAccountAdmin; the actions change the panel, then the row."""
 
+    object_actions = (
+        "extend_accounts",
+        "disable_accounts",
+        "enable_accounts",
+        "resend_configs",
+        "regenerate_links",
+        "delete_accounts",
+    )
     actions = (
         "extend_accounts",
         "disable_accounts",
@@ -126,6 +134,7 @@ class ClientAccountActionsMixin:
             "form": form,
             "action": action,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "from_object": bool(request.POST.get("_from_object")),
         }
         return TemplateResponse(
             request, "admin/panels/clientaccount/lifecycle_action.html", context

@@ -21,7 +21,7 @@ from billing.services import (
     BillingError,
     order_move,
 )
-from moonvpn.admin import ReadOnlyAdmin
+from moonvpn.admin import ObjectActionsMixin, ReadOnlyAdmin
 from panels.models import Inbound
 from panels.provisioning import Outcome, order_give_up
 
@@ -47,7 +47,7 @@ class OrderMoveForm(forms.Form):
 
 
 @admin.register(Order)
-class OrderAdmin(ReadOnlyAdmin):
+class OrderAdmin(ObjectActionsMixin, ReadOnlyAdmin):
     """Orders move only through billing.services; the page shows them, actions act."""
 
     list_display = (
@@ -128,6 +128,7 @@ class OrderAdmin(ReadOnlyAdmin):
         "fulfilled_at",
     )
     actions = ["refund_to_wallet", "retry_provisioning", "move_to_another_inbound"]
+    object_actions = ("retry_provisioning", "refund_to_wallet", "move_to_another_inbound")
 
     def has_refund_permission(self, request):
         return request.user.has_perm("billing.refund_order")
@@ -257,6 +258,7 @@ class OrderAdmin(ReadOnlyAdmin):
             "form": form,
             "orders": queryset.select_related("user", "panel", "inbound"),
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "from_object": bool(request.POST.get("_from_object")),
             "media": self.media + form.media,
         }
         return TemplateResponse(request, "admin/billing/order/move.html", context)
