@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from rest_framework.authtoken.admin import TokenAdmin
@@ -83,10 +83,10 @@ class UserAdmin(DjangoUserAdmin):
         "telegram_id__exact",
     )
     ordering = ("-date_joined",)
-    readonly_fields = ("wallet", "has_blocked_bot", "last_login", "date_joined")
+    readonly_fields = ("wallet", "related", "has_blocked_bot", "last_login", "date_joined")
     fieldsets = (
         DjangoUserAdmin.fieldsets[0],
-        (_("Wallet"), {"fields": ("wallet",)}),
+        (_("Wallet"), {"fields": ("wallet", "related")}),
         (
             _("Telegram"),
             {
@@ -153,6 +153,22 @@ class UserAdmin(DjangoUserAdmin):
             _("Adjust wallet"),
             ledger_url(user.pk),
             _("Ledger rows"),
+        )
+
+    @admin.display(description=_("orders, receipts, accounts"))
+    def related(self, user):
+        """Links to this customer's rows in the other lists (each filtered to them)."""
+        if user.pk is None:
+            return "—"
+        links = [
+            ("billing_order", _("Orders"), user.orders.count()),
+            ("billing_receipt", _("Receipts"), user.receipts.count()),
+            ("panels_clientaccount", _("Client accounts"), user.client_accounts.count()),
+        ]
+        return format_html_join(
+            " · ",
+            '<a class="customer-link" href="{}?user__id__exact={}">{} ({})</a>',
+            ((reverse(f"admin:{name}_changelist"), user.pk, label, n) for name, label, n in links),
         )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):

@@ -6,18 +6,20 @@ or JavaScript is involved.
 """
 
 from django.contrib import admin
+from django.core.cache import cache
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 
 from accounts.admin import toman
-from accounts.selectors import new_customers_per_day
+from accounts.selectors import new_customers_per_day, new_customers_today
 from billing import selectors as billing_selectors
 from billing.formatting import format_date, format_number
 from ops.console import console_datetime, is_persian
 from panels import selectors as panel_selectors
 
 QUEUE_ROWS = 15
+CHART_CACHE_SECONDS = 3600
 
 
 def bar_chart(points, *, color: str, label, title: str) -> str:
@@ -70,30 +72,44 @@ def bar_chart(points, *, color: str, label, title: str) -> str:
     )
 
 
+def _finished_days(name: str, compute) -> list:
+    """A chart's finished days: they change no more, so kept until the day ends."""
+    today = timezone.localdate()
+    key = f"console-chart:{name}:{today.isoformat()}"
+    points = cache.get(key)
+    if points is None:
+        points = compute()
+        cache.set(key, points, CHART_CACHE_SECONDS)
+    return points
+
+
 def work_queue(request) -> dict:
     """What the home page shows, each part only to who may open the pages it links to."""
     user = request.user
+    lang = "fa" if is_persian() else "en"
+    today = timezone.localdate()
     context = {"console_home": True}
     if user.has_perm("billing.view_receipt"):
-        context["receipts_waiting"] = list(billing_selectors.receipts_waiting(QUEUE_ROWS))
-        context["receipts_waiting_count"] = billing_selectors.receipts_waiting_count()
+        rows, count = billing_selectors.receipts_waiting(QUEUE_ROWS)
+        context["receipts_waiting"], context["receipts_waiting_count"] = rows, count
     if user.has_perm("billing.view_order"):
-        context["undelivered"] = list(billing_selectors.paid_not_delivered(QUEUE_ROWS))
-        context["undelivered_count"] = billing_selectors.paid_not_delivered_count()
-        today = timezone.localdate()
-        n_today, sum_today = billing_selectors.sales_since(billing_selectors.local_midnight(today))
-        n_month, sum_month = billing_selectors.sales_since(
-            billing_selectors.local_midnight(_month_start(today))
+        rows, count = billing_selectors.paid_not_delivered(QUEUE_ROWS)
+        context["undelivered"], context["undelivered_count"] = rows, count
+        sold = billing_selectors.sales_today_and_since(
+            billing_selectors.local_midnight(today),
+            billing_selectors.local_midnight(_month_start(today)),
         )
-        lang = "fa" if is_persian() else "en"
         context["sales"] = {
-            "today": toman(sum_today),
-            "today_orders": format_number(n_today, lang),
-            "month": toman(sum_month),
-            "month_orders": format_number(n_month, lang),
+            "today": toman(sold["today_total"]),
+            "today_orders": format_number(sold["today_n"], lang),
+            "month": toman(sold["month_total"]),
+            "month_orders": format_number(sold["month_n"], lang),
         }
+        past = _finished_days(
+            "sales", lambda: billing_selectors.sales_per_day(30, before_today=True)[:-1]
+        )
         context["sales_chart"] = bar_chart(
-            billing_selectors.sales_per_day(30),
+            [*past, (today, sold["today_total"])],
             color="#2e7d32",
             label=toman,
             title=_("Sales over the last 30 days"),
@@ -101,13 +117,14 @@ def work_queue(request) -> dict:
     if user.has_perm("panels.view_panel"):
         context["panels_down"] = list(panel_selectors.panels_down())
     if user.has_perm("panels.view_clientaccount"):
-        expiring = panel_selectors.expiring_within(3)
-        context["expiring"] = list(expiring.select_related("user", "panel")[:QUEUE_ROWS])
-        context["expiring_count"] = expiring.count()
+        rows, count = panel_selectors.expiring_soon(3, QUEUE_ROWS)
+        context["expiring"], context["expiring_count"] = rows, count
     if user.has_perm("accounts.view_user"):
-        lang = "fa" if is_persian() else "en"
+        past = _finished_days(
+            "customers", lambda: new_customers_per_day(30, before_today=True)[:-1]
+        )
         context["customers_chart"] = bar_chart(
-            new_customers_per_day(30),
+            [*past, (today, new_customers_today())],
             color="#1565c0",
             label=lambda n: format_number(n, lang),
             title=_("New customers over the last 30 days"),

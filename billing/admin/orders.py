@@ -17,6 +17,7 @@ from billing.models import (
     IllegalTransition,
     Order,
 )
+from billing.selectors import order_search
 from billing.services import (
     BillingError,
     order_move,
@@ -56,13 +57,12 @@ class OrderAdmin(ObjectActionsMixin, ReadOnlyAdmin):
         "kind",
         "status",
         "amount_column",
-        "payment_method",
         "plan",
         "panel",
         "created_at",
         "paid_at",
-        "fulfilled_at",
     )
+    show_full_result_count = False
     list_filter = (
         "status",
         "kind",
@@ -79,6 +79,10 @@ class OrderAdmin(ObjectActionsMixin, ReadOnlyAdmin):
         "user__telegram_username",
         "user__telegram_id__exact",
         "client_email",
+    )
+    search_help_text = _(
+        "An order number or Telegram id; or the start of a username, @username, first "
+        "name or client email."
     )
     fieldsets = (
         (None, {"fields": ("user", "kind", "status", "amount_column", "payment_method")}),
@@ -129,6 +133,9 @@ class OrderAdmin(ObjectActionsMixin, ReadOnlyAdmin):
     )
     actions = ["refund_to_wallet", "retry_provisioning", "move_to_another_inbound"]
     object_actions = ("retry_provisioning", "refund_to_wallet", "move_to_another_inbound")
+
+    def get_search_results(self, request, queryset, search_term):
+        return order_search(queryset, search_term), False
 
     def has_refund_permission(self, request):
         return request.user.has_perm("billing.refund_order")

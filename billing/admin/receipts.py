@@ -5,7 +5,7 @@ import mimetypes
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, IntegerField, Value, When
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -51,8 +51,8 @@ class ReceiptAdmin(ReadOnlyAdmin):
         "amount_column",
         "created_at",
         "reviewed_by",
-        "reviewed_at",
     )
+    show_full_result_count = False
     list_display_links = ("id", "thumbnail")
     list_filter = (
         "status",
@@ -102,6 +102,16 @@ class ReceiptAdmin(ReadOnlyAdmin):
 
     def has_review_permission(self, request):
         return request.user.has_perm("billing.review_receipt")
+
+    def get_object(self, request, object_id, from_field=None):
+        # The review page shows the customer, the order and who reviewed: one query.
+        queryset = self.get_queryset(request).select_related(
+            "user", "order", "reviewed_by", "duplicate_of"
+        )
+        try:
+            return queryset.get(pk=object_id)
+        except (Receipt.DoesNotExist, ValidationError, ValueError, TypeError):
+            return None
 
     def get_ordering(self, request):
         # Pending receipts first: they are the operator's work queue.
@@ -179,7 +189,7 @@ class ReceiptAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("amount"), ordering="amount")
     def amount_column(self, receipt):
-        return toman(receipt.amount)
+        return format_html("<bdi>{}</bdi>", toman(receipt.amount))
 
     # --- reviewing -------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from billing.models import (
     Order,
     Receipt,
 )
-from billing.selectors import customer_history, next_waiting_receipt, receipts_waiting_count
+from billing.selectors import customer_history, next_waiting_and_count
 from botapp.notify import after_receipt_decision
 from panels.provisioning import Outcome, ProvisionResult
 
@@ -115,11 +115,11 @@ def review_context(receipt: Receipt) -> dict:
     from botapp.texts import REJECT_REASONS
 
     order = receipt.order
-    previous_receipts, orders, counts = customer_history(receipt)
+    previous_receipts, orders = customer_history(receipt)
     # The preset reasons in the customer's language: the customer reads them.
     with translation.override(getattr(receipt.user, "language", None) or "fa"):
         reasons = [(code, str(text)) for code, text in REJECT_REASONS.items()]
-    upcoming = next_waiting_receipt(after=receipt.pk)
+    upcoming, waiting = next_waiting_and_count(receipt)
     return {
         "review_receipt": receipt,
         "review_order": order,
@@ -128,9 +128,8 @@ def review_context(receipt: Receipt) -> dict:
         "review_amount_mismatch": receipt.amount != order.amount,
         "review_previous_receipts": previous_receipts,
         "review_orders": orders,
-        "review_counts": counts,
         "review_reasons": reasons,
         "review_image_url": reverse("admin:billing_receipt_image", args=[receipt.pk]),
         "review_next": upcoming,
-        "review_waiting": receipts_waiting_count(),
+        "review_waiting": waiting,
     }
