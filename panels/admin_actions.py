@@ -10,7 +10,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
-from django.utils import formats, timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
@@ -230,7 +229,10 @@ class ClientAccountActionsMixin:
 
 
 def _date(value) -> str:
-    return formats.localize(timezone.localtime(value)) if value else "∞"
+    # Jalali date and Tehran time in Persian (ops.console), Django's format in English.
+    from ops.console import console_datetime
+
+    return console_datetime(value) if value else "∞"
 
 
 def _limit(account: ClientAccount) -> str:
