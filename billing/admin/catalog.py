@@ -2,10 +2,12 @@
 
 from django.contrib import admin
 from django.utils.html import format_html
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin import toman
 from billing.admin.common import _change_link
+from billing.formatting import GIB, format_bytes
 from billing.models import (
     AddOn,
     BankCard,
@@ -40,7 +42,10 @@ class PlanAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("traffic"), ordering="traffic_gb")
     def traffic(self, plan):
-        return f"{plan.traffic_gb} GB" if plan.traffic_gb else "∞"
+        if not plan.traffic_gb:
+            return "∞"
+        # One unit per language: "50 GB" / "۵۰ گیگابایت".
+        return format_bytes(plan.traffic_gb * GIB, get_language() or "fa")
 
     @admin.display(description=_("price"), ordering="price")
     def price_column(self, plan):

@@ -104,7 +104,7 @@ def test_approve_needs_a_post(admin_client, customer):
     # page, where the button is, instead of a bare 405 page.
     receipt = make_topup_receipt(customer)
     url = reverse("admin:billing_receipt_approve", args=[receipt.pk])
-    response = admin_client.get(url, follow=True)
+    response = admin_client.get(url, follow=True, **EN)
     assert response.redirect_chain[-1][0] == reverse(
         "admin:billing_receipt_change", args=[receipt.pk]
     )

@@ -1,8 +1,11 @@
 """Template filters for the console: Jalali dates, waiting times, Toman, LTR isolation."""
 
+import re
+
 from django import template
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.admin import toman as _toman
 from billing.formatting import persian_digits
@@ -45,3 +48,26 @@ def toman(value):
 @register.filter(name="ltr")
 def ltr_filter(value):
     return ltr(value)
+
+
+# Our own history lines are stored in English (a row outlives the language of whoever
+# wrote it) and shown in the reader's language. Older rows written in Persian match too.
+_HISTORY = (
+    (re.compile(r"^Approved the receipt\.$"), gettext_noop("Approved the receipt.")),
+    (re.compile(r"^Rejected the receipt: (?P<reason>.*)$", re.S),
+     gettext_noop("Rejected the receipt: %(reason)s")),
+    (re.compile(r"^Wallet adjusted by (?P<amount>.+?): (?P<note>.*)$", re.S),
+     gettext_noop("Wallet adjusted by %(amount)s: %(note)s")),
+    (re.compile(r"^کیف پول به اندازهٔ (?P<amount>.+?) اصلاح شد: (?P<note>.*)$", re.S),
+     gettext_noop("Wallet adjusted by %(amount)s: %(note)s")),
+)  # fmt: skip
+
+
+@register.filter
+def history_line(message):
+    text = str(message)
+    for pattern, msgid in _HISTORY:
+        match = pattern.match(text)
+        if match:
+            return _(msgid) % match.groupdict() if match.groupdict() else _(msgid)
+    return text
