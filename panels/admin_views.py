@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -24,6 +25,7 @@ from panels.services import (
     panel_test_connection,
 )
 from panels.xui import PanelError, error_summary
+from panels.xui.errors import PanelAuthError, PanelRejected, PanelUnavailable
 
 
 def _expiry(value):
@@ -47,7 +49,7 @@ def live_clients(inbound: Inbound) -> tuple[list[dict], str]:
         online = {email.lower() for email in xui.online_clients()}
     except PanelError as exc:
         panel_record_failure(inbound.panel, exc)
-        return [], error_summary(exc)
+        return [], panel_error_words(exc)
     if raw is None:
         return [], _("This inbound no longer exists on the panel.")
     stats = {
@@ -76,15 +78,37 @@ def live_clients(inbound: Inbound) -> tuple[list[dict], str]:
     return rows, ""
 
 
+def panel_error_words(exc: PanelError) -> str:
+    """Why the panel did not give its clients, in a sentence (no exception reprs)."""
+    if isinstance(exc, PanelAuthError):
+        return _("the panel refused our login (check the panel's username and password)")
+    if isinstance(exc, PanelRejected):
+        return _("the panel refused the request: %(message)s") % {
+            "message": exc.panel_message or "—"
+        }
+    if isinstance(exc, PanelUnavailable):
+        return _("the panel could not be reached (connection refused, timed out or an error)")
+    return _("the panel gave an answer we could not read")
+
+
+CLIENTS_PER_PAGE = 100
+
+
+def _matches(row, term: str) -> bool:
+    account = row.get("account")
+    names = [row["email"]]
+    if account is not None:
+        user = account.user
+        names += [user.first_name, user.last_name, user.telegram_username, str(user.telegram_id)]
+    return any(term in (name or "").lower() for name in names)
+
+
 def inbound_clients_view(request, inbound_id):
     # The list shows customers' clients: it takes both the inbound's and the accounts'
     # view permission (InboundLiveClientsMixin checks them before calling this).
     inbound = get_object_or_404(Inbound.objects.select_related("panel"), pk=inbound_id)
     rows, error = live_clients(inbound)
-    accounts = {
-        account.email: account
-        for account in ClientAccount.objects.filter(inbound=inbound).select_related("user")
-    }
+    stored = ClientAccount.objects.filter(inbound=inbound).select_related("user")
     if error:
         # The panel is down: show what the last sync stored, and say so.
         rows = [
@@ -95,18 +119,31 @@ def inbound_clients_view(request, inbound_id):
                 "expires": account.expires_at,
                 "enabled": account.panel_enabled,
                 "online": None,
+                "account": account,
             }
-            for account in accounts.values()
+            for account in stored
         ]
-    for row in rows:
-        row["account"] = accounts.get(row["email"].lower())
+    else:
+        accounts = {account.email: account for account in stored}
+        for row in rows:
+            row["account"] = accounts.get(row["email"].lower())
+    total = len(rows)
+    term = request.GET.get("q", "").strip().lower()
+    if term:
+        rows = [row for row in rows if _matches(row, term)]
+    page = Paginator(rows, CLIENTS_PER_PAGE).get_page(request.GET.get("p"))
     context = {
         **admin.site.each_context(request),
         "opts": Inbound._meta,
         "inbound": inbound,
-        "rows": rows,
+        "rows": page.object_list,
+        "page": page,
+        "total": total,
+        "found": len(rows),
+        "q": request.GET.get("q", ""),
         "error": error,
         "live": not error,
+        "on_panel": inbound.client_count,
         "now": timezone.now(),
         "title": _("Clients of %(inbound)s") % {"inbound": inbound},
     }
