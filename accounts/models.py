@@ -32,6 +32,8 @@ class User(AbstractUser):
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
+        # The console's user list sorts by it (newest first).
+        indexes = [models.Index(fields=["date_joined"], name="accounts_user_joined_idx")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(balance__gte=0), name="accounts_user_balance_not_negative"

@@ -227,7 +227,11 @@ class Order(models.Model):
             ("retry_order", _("Can retry delivering an order")),
             ("move_order", _("Can move an order to another inbound")),
         ]
-        indexes = [models.Index(fields=["status", "paid_at"])]
+        indexes = [
+            models.Index(fields=["status", "paid_at"]),
+            # The console's order list sorts by it (newest first).
+            models.Index(fields=["created_at"], name="billing_order_created_idx"),
+        ]
 
     def __str__(self):
         return f"#{self.pk} {self.get_kind_display()} ({self.get_status_display()})"

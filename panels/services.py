@@ -25,6 +25,8 @@ from panels.xui import (
     PanelAuthError,
     PanelConfig,
     PanelError,
+    PanelRejected,
+    PanelUnavailable,
     XuiClient,
     as_int,
     error_summary,
@@ -447,7 +449,7 @@ def inbound_live_clients(*, inbound: Inbound) -> LiveClients:
         online = {str(email).lower() for email in xui.online_clients()}
     except PanelError as exc:
         panel_record_failure(inbound.panel, exc)
-        return _stored_clients(accounts, error_summary(exc))
+        return _stored_clients(accounts, panel_error_words(exc))
     if raw is None:
         return _stored_clients(accounts, gettext("This inbound no longer exists on the panel."))
     stats = {
@@ -474,6 +476,19 @@ def inbound_live_clients(*, inbound: Inbound) -> LiveClients:
             )
         )
     return LiveClients(clients=rows, live=True)
+
+
+def panel_error_words(exc: PanelError) -> str:
+    """Why the panel did not answer, in a sentence for an operator (no exception reprs)."""
+    if isinstance(exc, PanelAuthError):
+        return gettext("the panel refused our login (check the panel's username and password)")
+    if isinstance(exc, PanelRejected):
+        return gettext("the panel refused the request: %(message)s") % {
+            "message": exc.panel_message or "—"
+        }
+    if isinstance(exc, PanelUnavailable):
+        return gettext("the panel could not be reached (connection refused, timed out or an error)")
+    return gettext("the panel gave an answer we could not read")
 
 
 def _stored_clients(accounts: dict, error: str) -> LiveClients:
