@@ -7,7 +7,7 @@ fix (``push``, ``accept``, ``recreate`` with ``account``; ``delete`` with ``emai
 """
 
 from django.utils.translation import gettext_lazy as _
-from rest_framework import serializers, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -29,9 +29,20 @@ class DriftFixSerializer(serializers.Serializer):
     plan = serializers.IntegerField(required=False, help_text=_("adopt"))
 
 
-class PanelDriftViewSet(StaffViewSetMixin, viewsets.GenericViewSet):
-    queryset = Panel.objects.defer(*Panel.SECRET_FIELDS)
-    serializer_class = DriftFixSerializer
+class DriftPanelSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Panel
+        fields = ["id", "name", "location_name", "health"]
+
+
+class PanelDriftViewSet(StaffViewSetMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The panels whose drift can be read (``list``: no panel is called)."""
+
+    queryset = Panel.objects.defer(*Panel.SECRET_FIELDS).order_by("pk")
+    serializer_class = DriftPanelSerializer
+
+    def get_serializer_class(self):
+        return DriftFixSerializer if self.action == "fix" else DriftPanelSerializer
 
     @action(detail=True, methods=["get"], required_perms=["panels.change_panel"])
     def report(self, request, pk=None):

@@ -166,11 +166,13 @@ def test_the_api_reports_and_fixes(world, fake_xui, staff_user):
     report = api.get(f"/api/v1/panel-drift/{panel.pk}/report/").json()
     assert report["differs"][0]["fields"]["totalGB"]["panel"] == 99 * GB
     answer = api.post(
-        f"/api/v1/panel-drift/{panel.pk}/fix/", {"fix": "accept", "account": account.pk}
+        f"/api/v1/panel-drift/{panel.pk}/fix/",
+        {"fix": "accept", "account": account.pk},
+        format="json",
     )
     assert answer.status_code == 200, answer.content
     account.refresh_from_db()
     assert account.traffic_limit_bytes == 99 * GB
     assert api.get(f"/api/v1/panel-drift/{panel.pk}/report/").json()["differs"] == []
-    bad = api.post(f"/api/v1/panel-drift/{panel.pk}/fix/", {"fix": "push"})
+    bad = api.post(f"/api/v1/panel-drift/{panel.pk}/fix/", {"fix": "push"}, format="json")
     assert bad.status_code == 400

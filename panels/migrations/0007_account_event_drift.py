@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('panels', '0005_panel_health_events'),
+        ('panels', '0006_panel_health_events'),
     ]
 
     operations = [

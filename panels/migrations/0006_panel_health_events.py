@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('panels', '0004_panel_consecutive_failures'),
+        ('panels', '0005_clientaccount_client_acc_created_idx_and_more'),
     ]
 
     operations = [
