@@ -26,6 +26,11 @@ class User(AbstractUser):
         default=False,
         help_text=_("Set when Telegram answers 403: the customer blocked the bot."),
     )
+    # The secret part of the customer's one subscription URL (SITE_URL/sub/<token>/):
+    # made on first use, replaced (the old URL then answers 404) by panels.subscription.
+    subscription_token = models.CharField(
+        _("subscription token"), max_length=64, unique=True, null=True, blank=True, editable=False
+    )
     # A cache of the ledger's sum; only billing.services may change it.
     balance = models.BigIntegerField(_("wallet balance (Toman)"), default=0, editable=False)
 

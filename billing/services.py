@@ -30,6 +30,7 @@ from billing.models import (
     Receipt,
     WalletTransaction,
 )
+from billing.placement import order_place, panel_is_full
 from billing.selectors import (  # noqa: F401 - plans_for_sale is read from here too
     panel_has_room,
     plan_allows_panel,
@@ -120,7 +121,7 @@ def order_sale_problem(order: Order) -> str | None:
         if not sellable_inbounds().filter(pk=order.inbound_id).exists():
             return _("This protocol is no longer offered.")
         return _("This location is no longer offered.")
-    if panel.capacity and panel.active_accounts >= panel.capacity:
+    if panel_is_full(panel):  # paid orders not yet delivered count as taken
         return _("This location is full right now.")
     return None
 
@@ -345,6 +346,7 @@ def order_pay_from_wallet(*, order_id: int, user_id: int) -> Order:
             raise OrderNotPayable(_("This order cannot be paid from the wallet."))
         if order.status not in Order.PAYABLE:
             raise OrderNotPayable(_("This order can no longer be paid."))
+        order_place(order, Plan.objects.filter(pk=order.plan_id).first())
         problem = order_sale_problem(order)
         if problem is not None:
             # Committed, not rolled back: the stale order must not be paid later.
@@ -546,6 +548,9 @@ def receipt_approve(*, receipt_id: int, reviewer) -> Receipt:
                 order_transition(order=order, to_status=Order.Status.PAID, paid_at=now)
                 order_transition(order=order, to_status=Order.Status.FULFILLED, fulfilled_at=now)
         else:
+            # The money has arrived: placed on the least loaded panel of the location
+            # (kept where it is when all are full; provisioning or a refund follows).
+            order_place(order, Plan.objects.filter(pk=order.plan_id).first())
             order_transition(
                 order=order,
                 to_status=Order.Status.PAID,
