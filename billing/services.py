@@ -36,7 +36,7 @@ from billing.selectors import (  # noqa: F401 - plans_for_sale is read from here
     plan_allows_panel,
     plans_for_sale,
     sellable_inbounds,
-    with_active_accounts,
+    with_places_taken,
 )
 from panels.models import ClientAccount, Inbound, Panel
 
@@ -77,7 +77,7 @@ def panels_for_sale(*, plan: Plan) -> QuerySet[Panel]:
     """Active, healthy (or not yet checked) panels with room that sell this plan."""
     inbounds = sellable_inbounds().filter(panel=OuterRef("pk"))
     return (
-        with_active_accounts(
+        with_places_taken(
             Panel.objects.filter(is_active=True, health__in=(Panel.Health.OK, Panel.Health.UNKNOWN))
         )
         .filter(panel_has_room())
@@ -119,7 +119,7 @@ def order_sale_problem(order: Order) -> str | None:
     if getattr(plan, "sells_here", False):
         return None
     # What does not sell any more: the reason is looked for only now.
-    panels = with_active_accounts(Panel.objects.filter(pk=order.panel_id, is_active=True))
+    panels = with_places_taken(Panel.objects.filter(pk=order.panel_id, is_active=True))
     if plan is not None:
         panels = panels.filter(plan_allows_panel(plan, "pk"))
     panel = panels.filter(
@@ -137,7 +137,7 @@ def order_sale_problem(order: Order) -> str | None:
 def _panel_selling(order: Order) -> QuerySet[Panel]:
     """The order's panel when it still sells its plan on its inbound and has room."""
     return (
-        with_active_accounts(Panel.objects.filter(pk=order.panel_id, is_active=True))
+        with_places_taken(Panel.objects.filter(pk=order.panel_id, is_active=True))
         .filter(plan_allows_panel(Plan(pk=order.plan_id), "pk"))
         .filter(Exists(sellable_inbounds().filter(pk=order.inbound_id, panel=OuterRef("pk"))))
         .filter(panel_has_room())
@@ -394,7 +394,7 @@ def order_pay_from_wallet(*, order_id: int, user_id: int) -> Order:
             raise OrderNotPayable(_("This order cannot be paid from the wallet."))
         if order.status not in Order.PAYABLE:
             raise OrderNotPayable(_("This order can no longer be paid."))
-        order_place(order, Plan.objects.filter(pk=order.plan_id).first())
+        order_place(order)
         problem = order_sale_problem(order)
         if problem is not None:
             # Committed, not rolled back: the stale order must not be paid later.
@@ -599,7 +599,7 @@ def receipt_approve(*, receipt_id: int, reviewer) -> Receipt:
         else:
             # The money has arrived: placed on the least loaded panel of the location
             # (kept where it is when all are full; provisioning or a refund follows).
-            order_place(order, Plan.objects.filter(pk=order.plan_id).first())
+            order_place(order)
             order_transition(
                 order=order,
                 to_status=Order.Status.PAID,
