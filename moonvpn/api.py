@@ -535,7 +535,7 @@ class StaffAutoSchema(AutoSchema):
         ):
             if self.method != "GET":
                 codes.append("409")
-        if self._is_idempotent():
+        if self._is_idempotent() or getattr(self.view, "reads_a_panel", False):
             codes.append("409")
         return sorted(set(codes))
 
@@ -608,6 +608,8 @@ class StaffViewSetMixin:
     # Set per action through @action(response_serializer_class=..., binary_response=...).
     response_serializer_class = None
     binary_response = None
+    # A read that calls a panel answers 409 when the panel cannot: @action(reads_a_panel=True).
+    reads_a_panel = False
     # Set per custom action: @action(..., required_perms=["app.codename"]).
     required_perms = None
     permission_classes = [StaffModelPermissions]

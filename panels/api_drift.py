@@ -29,6 +29,21 @@ class DriftFixSerializer(serializers.Serializer):
     plan = serializers.IntegerField(required=False, help_text=_("adopt"))
 
 
+class DriftReportSerializer(serializers.Serializer):
+    """What differs between the panel and the database (panels.drift.Drift.as_dict)."""
+
+    panel = serializers.IntegerField()
+    orphans = serializers.ListField(
+        child=serializers.DictField(), help_text=_("Clients on the panel with no account")
+    )
+    missing = serializers.ListField(
+        child=serializers.DictField(), help_text=_("Accounts whose client is missing")
+    )
+    differs = serializers.ListField(
+        child=serializers.DictField(), help_text=_("Fields that differ")
+    )
+
+
 class DriftPanelSerializer(serializers.ModelSerializer):
     class Meta:
         model = Panel
@@ -44,7 +59,13 @@ class PanelDriftViewSet(StaffViewSetMixin, mixins.ListModelMixin, viewsets.Gener
     def get_serializer_class(self):
         return DriftFixSerializer if self.action == "fix" else DriftPanelSerializer
 
-    @action(detail=True, methods=["get"], required_perms=["panels.change_panel"])
+    @action(
+        detail=True,
+        methods=["get"],
+        required_perms=["panels.change_panel"],
+        response_serializer_class=DriftReportSerializer,
+        reads_a_panel=True,
+    )
     def report(self, request, pk=None):
         panel = Panel.objects.get(pk=self.get_object().pk)
         try:
