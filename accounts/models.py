@@ -26,6 +26,15 @@ class User(AbstractUser):
         default=False,
         help_text=_("Set when Telegram answers 403: the customer blocked the bot."),
     )
+    referred_by = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="referrals",
+        verbose_name=_("invited by"),
+        help_text=_("Set once, when a new customer arrives with an invite link."),
+    )
     # A cache of the ledger's sum; only billing.services may change it.
     balance = models.BigIntegerField(_("wallet balance (Toman)"), default=0, editable=False)
 

@@ -15,6 +15,7 @@ class PendingInput(models.Model):
 
     class Kind(models.TextChoices):
         TOPUP_AMOUNT = "topup_amount", _("top-up amount")
+        DISCOUNT_CODE = "discount_code", _("discount code")
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
@@ -23,6 +24,15 @@ class PendingInput(models.Model):
         verbose_name=_("user"),
     )
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    order = models.ForeignKey(
+        "billing.Order",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("order"),
+        help_text=_("The order a typed discount code is for."),
+    )
     created_at = models.DateTimeField(_("asked at"), default=timezone.now)
 
     class Meta:
