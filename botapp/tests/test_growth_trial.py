@@ -110,3 +110,29 @@ def test_a_full_panel_refuses_the_trial_and_keeps_it_unused(
     bot.press(JOHN, "Free trial")
     assert "No location has room" in bot.screen(JOHN)
     assert not TrialClaim.objects.filter(user__telegram_id=JOHN).exists()
+
+
+def test_cleanup_accounts_removes_an_expired_trial(bot, tg, trial_plan, inbound, xui):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from botapp.management.commands.cleanup_accounts import clean_up
+    from panels.tests.lifecycle_helpers import set_on_panel
+
+    bot.send(JOHN, "/start")
+    bot.press(JOHN, "Free trial")
+    account = ClientAccount.objects.get(user__telegram_id=JOHN)
+    expiry = timezone.now() - timedelta(days=6.5)
+    set_on_panel(xui, account.email, expiryTime=int(expiry.timestamp() * 1000), enable=False)
+    panel_sync(panel=inbound.panel)
+    account.refresh_from_db()
+    assert account.status == ClientAccount.Status.EXPIRED, account.expires_at
+    clean_up()  # the day's notice
+    counts = clean_up(now=timezone.now() + timedelta(days=1, minutes=1))
+    # The inbound's only client: the panel keeps it disabled; the account is deleted.
+    assert counts["deleted"] + counts["disabled"] == 1, counts
+    account.refresh_from_db()
+    assert account.status == ClientAccount.Status.DELETED
+    # Deleted or not, the trial stays used.
+    assert TrialClaim.objects.filter(user__telegram_id=JOHN).exists()
