@@ -77,6 +77,17 @@ EXPECTED = {
     "billing.wallettransaction:add": "",
     "billing.wallettransaction:change": "",
     "billing.wallettransaction:delete": "",
+    # Growth (issue 13): discount codes are money (Finance); support can read them.
+    "billing.discountcode:view": "SFA",
+    "billing.discountcode:add": "FA",
+    "billing.discountcode:change": "FA",
+    "billing.discountcode:delete": "FA",
+    "billing.discountcode:action:delete_selected": "FA",
+    # Who took the free trial: history, read only.
+    "billing.trialclaim:view": "SFA",
+    "billing.trialclaim:add": "",
+    "billing.trialclaim:change": "",
+    "billing.trialclaim:delete": "",
     "billing.order:view": "RSFPA",
     "billing.order:add": "",
     "billing.order:change": "",
