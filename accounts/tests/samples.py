@@ -22,7 +22,7 @@ from billing.models import (
     WalletTransaction,
 )
 from billing.services import order_create_topup, receipt_submit, wallet_credit
-from botapp.models import Notice
+from botapp.models import Broadcast, Notice
 from ops.models import JobRun
 from panels.models import AccountEvent, AccountReminder, ClientAccount, Inbound, Panel
 from panels.services import panel_sync
@@ -127,6 +127,7 @@ def make_world(staff, customer) -> SimpleNamespace:
     Notice.objects.create(key=f"order:{order.pk}:delivered", order=order)
     JobRun.objects.create(name="sync_panels", last_error="exit status 1")
     discount = DiscountCode.objects.create(code="WELCOME", percent_off=10)
+    Broadcast.objects.create(text="<b>Hello</b>", created_by=staff)
     trial = TrialClaim.objects.create(user=customer, order=order)
     return SimpleNamespace(
         discount=discount,
