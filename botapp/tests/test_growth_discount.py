@@ -242,3 +242,35 @@ def test_one_customer_paying_many_orders_at_once_never_exceeds_max_uses_per_user
     assert outcomes.count("paid") == 2, outcomes
     code.refresh_from_db()
     assert code.uses == 2 == DiscountUse.objects.filter(user=user).count()
+
+
+def test_a_code_on_a_card_payment_is_counted_when_the_receipt_is_approved(
+    plan, inbound, django_user_model
+):
+    from accounts.tests.samples import png_bytes
+
+    code = DiscountCode.objects.create(code="CARD", amount_off=50_000, max_uses=1)
+    staff = django_user_model.objects.create(username="staff", is_staff=True)
+    orders = []
+    for n in (1, 2):
+        user = django_user_model.objects.create(username=f"u{n}", telegram_id=n)
+        order = billing.order_create_new(user=user, plan=plan, inbound=inbound)
+        billing.order_apply_discount(order_id=order.pk, user_id=user.pk, code="card")
+        billing.order_await_receipt(order_id=order.pk, user_id=user.pk)
+        order.refresh_from_db()
+        receipt = billing.receipt_submit(
+            order=order, image_name="r.png", image_bytes=png_bytes(("red", "blue")[n - 1])
+        )
+        assert receipt.amount == 100_000  # the discounted price is what they transfer
+        orders.append((order, receipt))
+
+    billing.receipt_approve(receipt_id=orders[0][1].pk, reviewer=staff)
+    billing.receipt_approve(receipt_id=orders[1][1].pk, reviewer=staff)
+
+    first, second = (Order.objects.get(pk=o.pk) for o, _r in orders)
+    assert first.status == "paid"
+    # The code ran out while the second receipt waited: the money goes to the wallet.
+    assert second.status == "cancelled"
+    assert second.user.balance == 100_000
+    code.refresh_from_db()
+    assert code.uses == 1
