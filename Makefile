@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run test interop lint format demo bench clean
+.PHONY: run test interop browser fuzz lint format demo bench clean
 
 # scripts/check-deps installs (as root) or names the system packages the build needs.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -33,6 +33,17 @@ test: $(VENV)/.installed
 # Debian's v2ray (apt-get install v2ray). Not part of `make test`.
 interop: $(VENV)/.installed
 	$(PY) -m pytest -q -m interop $(PYTEST_ARGS)
+
+# schemathesis against the staff API on gunicorn and a fresh MariaDB database
+# (FUZZ_DATABASE_URL; README, "The staff API").
+fuzz: $(VENV)/.installed
+	$(PY) scripts/api_fuzz.py
+
+# The console in Debian's headless Chromium (apt-get install chromium chromium-driver):
+# an operator works the receipt queue, extends an account, switches the language.
+# Screenshots: artifacts/screenshots/. Not part of `make test`.
+browser: $(VENV)/.installed
+	$(PY) -m pytest -q -m browser $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -6,13 +6,16 @@ through billing.services.wallet_adjust, which changes the balance with it.
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
-from django.utils.translation import get_language
+from django.utils import translation
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework.authtoken.admin import TokenAdmin
 
@@ -34,6 +37,32 @@ def toman(amount: int, signed: bool = False) -> str:
 
 def ledger_url(user_id) -> str:
     return reverse("admin:billing_wallettransaction_changelist") + f"?user__id__exact={user_id}"
+
+
+_DEFAULT_PERMISSIONS = {
+    "add": _("Can add %(model)s"),
+    "change": _("Can change %(model)s"),
+    "delete": _("Can delete %(model)s"),
+    "view": _("Can view %(model)s"),
+}
+
+
+def permission_label(permission) -> str:
+    """A permission as the operator reads it: in the console's language, not as stored.
+
+    Django stores permission names in English ("Can add user"); the default four are
+    rebuilt from the model's translated name, our own (Meta.permissions) translated by
+    their msgid.
+    """
+    model = permission.content_type.model_class()
+    action = permission.codename.split("_", 1)[0]
+    if model is not None and permission.codename == f"{action}_{model._meta.model_name}":
+        template = _DEFAULT_PERMISSIONS.get(action)
+        if template is not None:
+            name = template % {"model": model._meta.verbose_name}
+            return f"{model._meta.app_config.verbose_name} | {name}"
+    app = model._meta.app_config.verbose_name if model is not None else permission.content_type
+    return f"{app} | {gettext(permission.name)}"
 
 
 class ClientAccountInline(admin.TabularInline):
@@ -83,10 +112,10 @@ class UserAdmin(DjangoUserAdmin):
         "telegram_id__exact",
     )
     ordering = ("-date_joined",)
-    readonly_fields = ("wallet", "has_blocked_bot", "last_login", "date_joined")
+    readonly_fields = ("wallet", "related", "has_blocked_bot", "last_login", "date_joined")
     fieldsets = (
         DjangoUserAdmin.fieldsets[0],
-        (_("Wallet"), {"fields": ("wallet",)}),
+        (_("Wallet"), {"fields": ("wallet", "related")}),
         (
             _("Telegram"),
             {
@@ -102,6 +131,13 @@ class UserAdmin(DjangoUserAdmin):
         *DjangoUserAdmin.fieldsets[1:],
     )
     inlines = [ClientAccountInline]
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if db_field.name == "user_permissions" and field is not None:
+            field.label_from_instance = permission_label
+            field.queryset = field.queryset.select_related("content_type")
+        return field
 
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else []
@@ -153,6 +189,22 @@ class UserAdmin(DjangoUserAdmin):
             _("Adjust wallet"),
             ledger_url(user.pk),
             _("Ledger rows"),
+        )
+
+    @admin.display(description=_("orders, receipts, accounts"))
+    def related(self, user):
+        """Links to this customer's rows in the other lists (each filtered to them)."""
+        if user.pk is None:
+            return "—"
+        links = [
+            ("billing_order", _("Orders"), user.orders.count()),
+            ("billing_receipt", _("Receipts"), user.receipts.count()),
+            ("panels_clientaccount", _("Client accounts"), user.client_accounts.count()),
+        ]
+        return format_html_join(
+            " · ",
+            '<a class="customer-link" href="{}?user__id__exact={}">{} ({})</a>',
+            ((reverse(f"admin:{name}_changelist"), user.pk, label, n) for name, label, n in links),
         )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -208,12 +260,12 @@ class UserAdmin(DjangoUserAdmin):
                     if not row.replayed:
                         # One history row per booked adjustment; a resubmitted form
                         # returned the first booking and adds nothing.
-                        self.log_change(
-                            request,
-                            user,
-                            _("Wallet adjusted by %(amount)s: %(note)s")
-                            % {"amount": toman(row.amount, signed=True), "note": row.note},
-                        )
+                        # Stored in English; the history page shows it in the
+                        # reader's language (ops/templatetags/console.py).
+                        with translation.override("en"):
+                            amount = toman(row.amount, signed=True)
+                            line = f"Wallet adjusted by {amount}: {row.note}"
+                        self.log_change(request, user, line)
                     self.message_user(
                         request,
                         _("Wallet adjusted by %(amount)s; the balance is now %(balance)s.")
@@ -250,3 +302,17 @@ class UserAdmin(DjangoUserAdmin):
 # DRF's token admin lists every API key in full; a key is a staff password, so the
 # list shows only whose it is. `manage.py drf_create_token USER` prints a new key once.
 TokenAdmin.list_display = ("user", "created")
+
+
+class ConsoleGroupAdmin(GroupAdmin):
+    """Django's group page with the permissions named in the console's language."""
+
+    def formfield_for_manytomany(self, db_field, request=None, **kwargs):
+        field = super().formfield_for_manytomany(db_field, request=request, **kwargs)
+        if db_field.name == "permissions" and field is not None:
+            field.label_from_instance = permission_label
+        return field
+
+
+admin.site.unregister(Group)
+admin.site.register(Group, ConsoleGroupAdmin)

@@ -41,6 +41,8 @@ class User(AbstractUser):
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
+        # The console's user list sorts by it (newest first).
+        indexes = [models.Index(fields=["date_joined"], name="accounts_user_joined_idx")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(balance__gte=0), name="accounts_user_balance_not_negative"
@@ -59,3 +61,32 @@ class User(AbstractUser):
         return self.get_full_name() or (
             f"@{self.telegram_username}" if self.telegram_username else self.username
         )
+
+
+class IdempotencyKey(models.Model):
+    """A staff API request that moved money or changed a panel, kept with its answer.
+
+    The client names the request (the ``Idempotency-Key`` header); a retry with the same
+    key and body gets the stored answer instead of acting again (moonvpn.api.idempotent).
+    """
+
+    user = models.ForeignKey(
+        "accounts.User", on_delete=models.CASCADE, related_name="+", verbose_name=_("user")
+    )
+    key = models.CharField(_("key"), max_length=64)
+    # sha256 of the method, path and body: the same key with another request is refused.
+    fingerprint = models.CharField(_("request fingerprint"), max_length=64)
+    # Empty while the first request is still running.
+    status_code = models.PositiveSmallIntegerField(_("status code"), null=True, blank=True)
+    response = models.JSONField(_("response"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("API idempotency key")
+        verbose_name_plural = _("API idempotency keys")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="accounts_idempotency_user_key")
+        ]
+
+    def __str__(self):
+        return f"{self.user_id}:{self.key}"

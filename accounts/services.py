@@ -4,6 +4,7 @@ import secrets
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 User = get_user_model()
 
@@ -111,3 +112,18 @@ def referral_bind(*, user, code: str) -> bool:
     if bound:
         user.referred_by_id = inviter_id
     return bool(bound)
+
+
+class NotAllowed(Exception):
+    """The operator may not do this to that user; the message says why."""
+
+
+def user_set_blocked(*, user, blocked: bool, actor) -> None:
+    """Block (or unblock) a customer: a blocked customer can no longer buy or use the bot.
+
+    Staff accounts are a superuser's to manage, as in the console.
+    """
+    if user.is_staff and not actor.is_superuser:
+        raise NotAllowed(_("Only a superuser can block or unblock a staff account."))
+    User.objects.filter(pk=user.pk).update(is_blocked=blocked)
+    user.is_blocked = blocked

@@ -415,6 +415,19 @@ def order_await_receipt(*, order_id: int, user_id: int) -> Order:
     return order
 
 
+def order_retry_problem(order: Order) -> str | None:
+    """Why delivering this order again makes no sense now; None when it may be retried.
+
+    Only a paid order not yet delivered is retried (the console's and the API's retry).
+    """
+    if order.status != Order.Status.PAID or order.kind == Order.Kind.TOPUP:
+        return _("Order #%(id)s is %(status)s: only paid orders not yet delivered are retried.") % {
+            "id": order.pk,
+            "status": order.get_status_display(),
+        }
+    return None
+
+
 def order_move(*, order_id: int, inbound_id: int) -> Order:
     """Point a paid, not yet delivered new-account order at another inbound.
 

@@ -1,16 +1,20 @@
 """The staff REST API, mounted under /api/v1/ (token or session auth, staff only).
 
 Every endpoint takes the Django model permission of what it does (moonvpn.api.
-StaffModelPermissions); the root and the schema only list what exists.
+StaffModelPermissions); the root, the schema and the docs pages only list what exists.
 """
 
 from django.urls import include, path
-from rest_framework.renderers import JSONOpenAPIRenderer
+from drf_spectacular.views import (
+    SpectacularJSONAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerView,
+)
 from rest_framework.routers import DefaultRouter
-from rest_framework.schemas import get_schema_view
 
 from accounts.api import UserViewSet
 from billing.api import (
+    AddOnViewSet,
     BankCardViewSet,
     OrderViewSet,
     PlanViewSet,
@@ -23,6 +27,7 @@ router = DefaultRouter()
 router.register("panels", PanelViewSet, basename="panel")
 router.register("inbounds", InboundViewSet, basename="inbound")
 router.register("plans", PlanViewSet, basename="plan")
+router.register("addons", AddOnViewSet, basename="addon")
 router.register("users", UserViewSet, basename="user")
 router.register("orders", OrderViewSet, basename="order")
 router.register("accounts", ClientAccountViewSet, basename="clientaccount")
@@ -30,14 +35,10 @@ router.register("receipts", ReceiptViewSet, basename="receipt")
 router.register("bank-cards", BankCardViewSet, basename="bankcard")
 router.register("wallet-transactions", WalletTransactionViewSet, basename="wallettransaction")
 
-schema_view = get_schema_view(
-    title="MoonVPN staff API",
-    description="Operator endpoints: panels, inbounds, plans, users, orders, receipts.",
-    version="1",
-    renderer_classes=[JSONOpenAPIRenderer],
-)
-
 urlpatterns = [
-    path("schema/", schema_view, name="api-schema"),
+    # OpenAPI 3.1 (JSON), and two readers of it served from drf-spectacular-sidecar.
+    path("schema/", SpectacularJSONAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("", include(router.urls)),
 ]

@@ -87,6 +87,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "accounts",
     "panels",
     "billing",
@@ -315,6 +317,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "moonvpn.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "moonvpn.api.StaffAutoSchema",
+    # JSON in, JSON out: form encodings cannot tell false from "0" (the schema's types).
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     # Requests per client address (anonymous) and per staff user; README "Production".
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
@@ -324,6 +329,34 @@ REST_FRAMEWORK = {
         "anon": env.str("API_THROTTLE_ANON", default="30/minute"),
         "user": env.str("API_THROTTLE_USER", default="600/minute"),
     },
+}
+
+# The staff API's OpenAPI document (/api/v1/schema/) and its interactive docs
+# (/api/v1/docs/, /api/v1/redoc/), served from drf-spectacular-sidecar: no CDN.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "MoonVPN staff API",
+    "DESCRIPTION": (
+        "Everything an operator does in the console: panels, inbounds, plans, add-ons, "
+        "users, orders, receipts, bank cards, the wallet ledger and client accounts. "
+        "Token authentication (`Authorization: Token <key>`; `manage.py drf_create_token "
+        "USER`), staff users only; each endpoint takes the Django permission of the "
+        'console action it mirrors. Errors are JSON: `{"message": ..., "errors": ...}`. '
+        "Text never contains NUL characters (every string has the pattern `^[^\\x00]*$`)."
+    ),
+    "VERSION": "1",
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAdminUser"],
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "moonvpn.api.no_nul_in_text",
+    ],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Failed admin logins per address and user name, and bad API tokens per address,

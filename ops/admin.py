@@ -1,6 +1,10 @@
 from django.contrib import admin
 
+from ops import console
 from ops.models import JobRun
+
+# Jalali dates and Tehran times in the Persian console's columns and fields.
+console.install()
 
 
 @admin.register(JobRun)

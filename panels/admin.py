@@ -8,27 +8,20 @@ mixins in panels/admin_views.py; the change pages' buttons live in
 templates/admin/panels/<model>/change_form.html.
 """
 
-import mimetypes
-
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
-from django.http import FileResponse, Http404
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import capfirst
-from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from moonvpn.admin import ReadOnlyAdmin
-from moonvpn.formatting import format_bytes
-from panels.admin_actions import AccountEventInline, ClientAccountActionsMixin
 from panels.admin_views import InboundLiveClientsMixin, PanelOperationsMixin
-from panels.models import AccountReminder, ClientAccount, Inbound, Panel
+from panels.models import ClientAccount, Inbound, Panel
 
 HEALTH_COLORS = {
     Panel.Health.OK: "#2e7d32",
@@ -346,14 +339,11 @@ INBOUND_SYNCED_FIELDS = (
 @admin.register(Inbound)
 class InboundAdmin(InboundLiveClientsMixin, admin.ModelAdmin):
     form = InboundAdminForm
+    # At 1400 px: which inbound, how it connects (one column), how full, whether sold.
     list_display = (
+        "remark_column",
         "panel",
-        "remote_id",
-        "remark",
-        "protocol",
-        "port",
-        "network",
-        "security",
+        "transport",
         "client_count",
         "status",
         "problem",
@@ -361,7 +351,7 @@ class InboundAdmin(InboundLiveClientsMixin, admin.ModelAdmin):
         "display_name",
         "accounts_link",
     )
-    list_display_links = ("remote_id", "remark")
+    list_display_links = ("remark_column",)
     list_editable = ("is_sellable", "display_name")
     list_filter = ("panel", "status", "is_sellable", "protocol", "network", "security")
     list_select_related = ("panel",)
@@ -391,6 +381,15 @@ class InboundAdmin(InboundLiveClientsMixin, admin.ModelAdmin):
             .annotate(account_count=_count_per(ClientAccount, "inbound"))
         )
 
+    @admin.display(description=_("remark"), ordering="remark")
+    def remark_column(self, inbound):
+        return format_html("{} <small>#{}</small>", inbound.remark or "—", inbound.remote_id)
+
+    @admin.display(description=_("protocol · port · transport"), ordering="protocol")
+    def transport(self, inbound):
+        parts = [inbound.protocol, str(inbound.port), inbound.network, inbound.security]
+        return format_html('<bdi dir="ltr">{}</bdi>', " · ".join(p for p in parts if p))
+
     @admin.display(description=_("link problem"), boolean=False)
     def problem(self, inbound):
         if not inbound.link_problem:
@@ -407,171 +406,5 @@ class InboundAdmin(InboundLiveClientsMixin, admin.ModelAdmin):
         )  # fmt: skip
 
 
-# --- client accounts -----------------------------------------------------------------
-
-
-@admin.register(ClientAccount)
-class ClientAccountAdmin(ClientAccountActionsMixin, admin.ModelAdmin):
-    """Accounts are made by provisioning and mirror the panel: shown, not edited here."""
-
-    list_display = (
-        "email",
-        "user",
-        "panel",
-        "inbound",
-        "plan",
-        "status",
-        "panel_enabled",
-        "usage",
-        "expires_at",
-        "qr_thumbnail",
-        "created_at",
-    )
-    list_filter = ("status", "panel_enabled", "panel", "plan", "expires_at")
-    list_select_related = ("user", "panel", "inbound__panel", "plan")
-    search_fields = (
-        "email",
-        "uuid",
-        "sub_id",
-        "user__username",
-        "user__telegram_username",
-        "user__telegram_id__exact",
-    )
-    readonly_fields = (
-        "user",
-        "plan",
-        "panel",
-        "inbound",
-        "order",
-        "uuid",
-        "email",
-        "sub_id",
-        "status",
-        "panel_enabled",
-        "usage",
-        "traffic_limit_bytes",
-        "used_bytes",
-        "expires_at",
-        "config_link",
-        "subscription_link",
-        "qr_code",
-        "created_at",
-        "updated_at",
-        "last_synced_at",
-    )
-    fieldsets = (
-        (None, {"fields": ("user", "plan", "order", "status", "expires_at", "usage")}),
-        (
-            _("On the panel"),
-            {
-                "fields": (
-                    "panel",
-                    "inbound",
-                    "email",
-                    "uuid",
-                    "sub_id",
-                    "panel_enabled",
-                    "traffic_limit_bytes",
-                    "used_bytes",
-                    "last_synced_at",
-                )
-            },
-        ),
-        (
-            _("What the customer received"),
-            {"fields": ("config_link", "subscription_link", "qr_code")},
-        ),
-        (None, {"fields": ("created_at", "updated_at")}),
-    )
-    inlines = (AccountEventInline,)  # actions: ClientAccountActionsMixin
-
-    def has_add_permission(self, request):
-        # An account exists because provisioning created its client on a panel.
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        # Editing a row here would not change the panel; panel-side changes go through
-        # panels.services.
-        return False
-
-    def get_urls(self):
-        custom = [
-            path(
-                "<path:object_id>/qr/",
-                self.admin_site.admin_view(self.qr_view),
-                name="panels_clientaccount_qr",
-            ),
-        ]
-        return custom + super().get_urls()
-
-    def qr_view(self, request, object_id):
-        # QR codes hold the customer's config: served only to who may view the
-        # account, never from /media/.
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        account = self.get_object(request, unquote(object_id))
-        if account is None:
-            raise Http404
-        if not account.qr_code_path:
-            raise Http404
-        try:
-            handle = account.qr_code_path.open("rb")
-        except (FileNotFoundError, ValueError) as exc:
-            raise Http404 from exc
-        content_type = mimetypes.guess_type(account.qr_code_path.name)[0] or "image/png"
-        return FileResponse(handle, content_type=content_type)
-
-    def _qr_url(self, account):
-        return reverse("admin:panels_clientaccount_qr", args=[account.pk])
-
-    @admin.display(description=_("QR"))
-    def qr_thumbnail(self, account):
-        if not account.qr_code_path:
-            return "—"
-        url = self._qr_url(account)
-        return format_html(
-            '<a href="{0}" target="_blank"><img src="{0}" width="48" height="48" alt="QR"></a>',
-            url,
-        )
-
-    @admin.display(description=_("QR code"))
-    def qr_code(self, account):
-        if not account.qr_code_path:
-            return "—"
-        return format_html('<img src="{}" width="240" alt="QR">', self._qr_url(account))
-
-    @admin.display(description=_("config link"))
-    def config_link(self, account):
-        if not account.config_url:
-            return "—"
-        return format_html(
-            '<textarea readonly rows="3" cols="80" dir="ltr" onclick="this.select()">{}</textarea>',
-            account.config_url,
-        )
-
-    @admin.display(description=_("subscription link"))
-    def subscription_link(self, account):
-        if not account.subscription_url:
-            return "—"
-        return format_html(
-            '<a href="{0}" target="_blank" rel="noreferrer" dir="ltr">{0}</a>',
-            account.subscription_url,
-        )
-
-    @admin.display(description=_("usage"), ordering="used_bytes")
-    def usage(self, account):
-        lang = get_language() or "fa"
-        used = format_bytes(max(account.used_bytes, 0), lang)
-        if not account.traffic_limit_bytes:
-            return f"{used} / ∞"
-        return f"{used} / {format_bytes(account.traffic_limit_bytes, lang)}"
-
-
-@admin.register(AccountReminder)
-class AccountReminderAdmin(ReadOnlyAdmin):
-    """Reminders and clean-up notices: each sent at most once per account and term."""
-
-    list_display = ("account", "kind", "threshold", "outcome", "created_at")
-    list_filter = ("kind", "outcome", "created_at")
-    search_fields = ("account__email", "account__user__telegram_id")
-    list_select_related = ("account__panel",)
+# The client accounts' pages (registered on import).
+from panels import admin_accounts  # noqa: E402, F401

@@ -10,7 +10,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
-from django.utils import formats, timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
@@ -59,6 +58,14 @@ def _name(account: ClientAccount) -> str:
 class ClientAccountActionsMixin:
     """Mixed into ClientAccountAdmin; the actions change the panel, then the row."""
 
+    object_actions = (
+        "extend_accounts",
+        "disable_accounts",
+        "enable_accounts",
+        "resend_configs",
+        "regenerate_links",
+        "delete_accounts",
+    )
     actions = (
         "extend_accounts",
         "disable_accounts",
@@ -127,6 +134,7 @@ class ClientAccountActionsMixin:
             "form": form,
             "action": action,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "from_object": bool(request.POST.get("_from_object")),
         }
         return TemplateResponse(
             request, "admin/panels/clientaccount/lifecycle_action.html", context
@@ -220,7 +228,10 @@ class ClientAccountActionsMixin:
 
 
 def _date(value) -> str:
-    return formats.localize(timezone.localtime(value)) if value else "∞"
+    # Jalali date and Tehran time in Persian (ops.console), Django's format in English.
+    from ops.console import console_datetime
+
+    return console_datetime(value) if value else "∞"
 
 
 def _limit(account: ClientAccount) -> str:

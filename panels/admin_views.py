@@ -5,7 +5,8 @@ client list read live from the panel (the page the old system's button never ope
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.core.paginator import Paginator
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -14,89 +15,50 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from panels.models import ClientAccount, Inbound, Panel
+from panels.models import Inbound, Panel
 from panels.services import (
-    panel_client,
-    panel_record_failure,
+    LiveClient,
+    inbound_live_clients,
     panel_sync,
     panel_test_connection,
 )
-from panels.xui import PanelError, error_summary, ms_to_datetime
+from panels.xui import PanelError, error_summary
 
-_expiry = ms_to_datetime
+CLIENTS_PER_PAGE = 100
 
 
-def live_clients(inbound: Inbound) -> tuple[list[dict], str]:
-    """The inbound's clients as the panel has them now, or ([], error) when it is down."""
-    xui = panel_client(inbound.panel)
-    try:
-        raw = next(
-            (item for item in xui.list_inbounds() if int(item.get("id", -1)) == inbound.remote_id),
-            None,
-        )
-        online = {email.lower() for email in xui.online_clients()}
-    except PanelError as exc:
-        panel_record_failure(inbound.panel, exc)
-        return [], error_summary(exc)
-    if raw is None:
-        return [], _("This inbound no longer exists on the panel.")
-    stats = {
-        str(row.get("email", "")).lower(): row
-        for row in raw.get("clientStats") or []
-        if isinstance(row, dict)
-    }
-    settings = raw.get("settings") if isinstance(raw.get("settings"), dict) else {}
-    rows = []
-    for client in settings.get("clients") or []:
-        if not isinstance(client, dict):
-            continue
-        email = str(client.get("email", ""))
-        row = stats.get(email.lower(), {})
-        rows.append(
-            {
-                "email": email,
-                "used": int(row.get("up") or 0) + int(row.get("down") or 0),
-                "total": int(client.get("totalGB") or row.get("total") or 0),
-                "expires": _expiry(client.get("expiryTime")),
-                "starts_on_first_use": int(client.get("expiryTime") or 0) < 0,
-                "enabled": bool(client.get("enable", True)) and bool(row.get("enable", True)),
-                "online": email.lower() in online,
-            }
-        )
-    return rows, ""
+def _matches(row: LiveClient, term: str) -> bool:
+    account = row.account
+    names = [row.email]
+    if account is not None:
+        user = account.user
+        names += [user.first_name, user.last_name, user.telegram_username, str(user.telegram_id)]
+    return any(term in (name or "").lower() for name in names)
 
 
 def inbound_clients_view(request, inbound_id):
     # The list shows customers' clients: it takes both the inbound's and the accounts'
     # view permission (InboundLiveClientsMixin checks them before calling this).
     inbound = get_object_or_404(Inbound.objects.select_related("panel"), pk=inbound_id)
-    rows, error = live_clients(inbound)
-    accounts = {
-        account.email: account
-        for account in ClientAccount.objects.filter(inbound=inbound).select_related("user")
-    }
-    if error:
-        # The panel is down: show what the last sync stored, and say so.
-        rows = [
-            {
-                "email": account.email,
-                "used": account.used_bytes,
-                "total": account.traffic_limit_bytes,
-                "expires": account.expires_at,
-                "enabled": account.panel_enabled,
-                "online": None,
-            }
-            for account in accounts.values()
-        ]
-    for row in rows:
-        row["account"] = accounts.get(row["email"].lower())
+    clients = inbound_live_clients(inbound=inbound)
+    rows, error = clients.clients, clients.error
+    total = len(rows)
+    term = request.GET.get("q", "").strip().lower()
+    if term:
+        rows = [row for row in rows if _matches(row, term)]
+    page = Paginator(rows, CLIENTS_PER_PAGE).get_page(request.GET.get("p"))
     context = {
         **admin.site.each_context(request),
         "opts": Inbound._meta,
         "inbound": inbound,
-        "rows": rows,
+        "rows": page.object_list,
+        "page": page,
+        "total": total,
+        "found": len(rows),
+        "q": request.GET.get("q", ""),
         "error": error,
-        "live": not error,
+        "live": clients.live,
+        "on_panel": inbound.client_count,
         "now": timezone.now(),
         "title": _("Clients of %(inbound)s") % {"inbound": inbound},
     }
@@ -207,9 +169,11 @@ class PanelOperationsMixin:
         def view(request, object_id):
             if not allowed(request):
                 raise PermissionDenied
-            if request.method != "POST":
-                return HttpResponseNotAllowed(["POST"])
             panel = get_object_or_404(Panel, pk=unquote(object_id))
+            if request.method != "POST":
+                # A bookmarked or typed button URL: back to the page, whose button posts.
+                messages.info(request, _("Use the button on this page."))
+                return HttpResponseRedirect(reverse("admin:panels_panel_change", args=[panel.pk]))
             operation(request, panel)
             return HttpResponseRedirect(reverse("admin:panels_panel_change", args=[panel.pk]))
 

@@ -50,7 +50,8 @@ Faults (all take effect on the next request; ``panel.clear_faults()`` undoes the
 * ``panel.faults.html = True`` — answer the HTML login page instead of JSON.
 * ``panel.faults.truncated_json = True`` — cut every JSON answer in half.
 * ``panel.faults.latency = 0.05`` — per-request delay (also the ``latency`` argument).
-* ``panel.faults.drip = 0.2`` — send each answer's body one byte at a time, this far apart.
+* ``panel.faults.drip = 0.2`` — send each answer's body one byte at a time, this far apart;
+  ``panel.faults.drip_headers`` the same from the status line on.
 * ``panel.expire_sessions()`` — every issued session cookie becomes invalid.
 * ``panel.stop()`` — connections are refused from then on.
 
@@ -75,6 +76,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -276,6 +278,7 @@ class Faults:
     truncated_json: bool = False
     latency: float = 0.0
     drip: float = 0.0  # send the answer's body one byte per ``drip`` seconds
+    drip_headers: float = 0.0  # the same from the status line on
 
 
 @dataclass
@@ -289,6 +292,16 @@ class _Response:
 
 
 _DROP = _Response(0)  # hang up without answering
+
+
+def _raw_response(resp: _Response) -> bytes:
+    """The answer as bytes on the wire, status line to body."""
+    lines = [f"HTTP/1.1 {resp.status} {HTTPStatus(resp.status).phrase}"]
+    if resp.content_type:
+        lines.append(f"Content-Type: {resp.content_type}")
+    lines.append(f"Content-Length: {len(resp.body)}")
+    lines += [f"{name}: {value}" for name, value in resp.headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + resp.body
 
 
 class _Panic(Exception):
@@ -681,6 +694,12 @@ class FakeXuiPanel:
                 return
             if faults.truncated_json and resp.body.startswith(b"{"):
                 resp.body = resp.body[: max(1, len(resp.body) // 2)]
+            if faults.drip_headers:
+                # A slow-drip server that starts dripping at the status line: no
+                # header is complete until the whole answer has arrived.
+                handler.log_request(resp.status)
+                self._drip(handler, _raw_response(resp), faults.drip_headers)
+                return
             handler.send_response(resp.status)
             if resp.content_type:
                 handler.send_header("Content-Type", resp.content_type)
@@ -691,16 +710,19 @@ class FakeXuiPanel:
             if resp.body and faults.drip:
                 # A slow-drip server: every byte arrives well within a read timeout,
                 # the whole answer takes len(body) * drip seconds.
-                for index in range(len(resp.body)):
-                    handler.wfile.write(resp.body[index : index + 1])
-                    handler.wfile.flush()
-                    if self._stopping.wait(faults.drip):
-                        handler.close_connection = True
-                        return
+                self._drip(handler, resp.body, faults.drip)
             elif resp.body:
                 handler.wfile.write(resp.body)
         except OSError:
             handler.close_connection = True
+
+    def _drip(self, handler, data: bytes, interval: float) -> None:
+        for index in range(len(data)):
+            handler.wfile.write(data[index : index + 1])
+            handler.wfile.flush()
+            if self._stopping.wait(interval):
+                handler.close_connection = True
+                return
 
     def _subscription(self, sub_id: str, headers) -> _Response:
         # sub/subController.go: base64 of the newline-joined links (subEncrypt on);

@@ -100,9 +100,15 @@ def test_approve_button_on_the_page_credits_once(admin_client, customer):
 
 
 def test_approve_needs_a_post(admin_client, customer):
+    # A GET (a typed or bookmarked URL) approves nothing and leads back to the receipt's
+    # page, where the button is, instead of a bare 405 page.
     receipt = make_topup_receipt(customer)
-    response = admin_client.get(reverse("admin:billing_receipt_approve", args=[receipt.pk]))
-    assert response.status_code == 405
+    url = reverse("admin:billing_receipt_approve", args=[receipt.pk])
+    response = admin_client.get(url, follow=True, **EN)
+    assert response.redirect_chain[-1][0] == reverse(
+        "admin:billing_receipt_change", args=[receipt.pk]
+    )
+    assert "Use the Approve button on this page." in [str(m) for m in response.context["messages"]]
     receipt.refresh_from_db()
     assert receipt.status == Receipt.Status.PENDING
 
@@ -269,7 +275,15 @@ def test_receipt_image_is_shown_to_staff_only(admin_client, client, customer):
     url = reverse("admin:billing_receipt_image", args=[receipt.pk])
 
     listing = admin_client.get(CHANGELIST).content.decode()
-    assert f'<img src="{url}"' in listing
+    # The list shows a small thumbnail, loaded lazily, from the same permission-checked view.
+    assert f'src="{url}?thumb=1"' in listing
+    assert 'loading="lazy"' in listing
+    thumb = admin_client.get(url + "?thumb=1")
+    assert thumb.status_code == 200
+    assert thumb["Content-Type"] == "image/jpeg"
+    assert "max-age" in thumb["Cache-Control"] and "private" in thumb["Cache-Control"]
+    assert b"".join(thumb.streaming_content)[:2] == b"\xff\xd8"  # a JPEG, made once
+    assert client.get(url + "?thumb=1").status_code == 302
     response = admin_client.get(url)
     assert response.status_code == 200
     assert response["Content-Type"] == "image/png"

@@ -234,12 +234,14 @@ def test_a_plan_with_orders_cannot_be_deleted(staff_api, customer):
 def test_bank_cards_crud(staff_api):
     created = staff_api.post(
         "/api/v1/bank-cards/",
-        {"card_number": "6037991234567890", "holder_name": "MoonVPN", "bank_name": "Melli"},
+        {"card_number": "۶۰۳۷-۹۹۱۲ 3456-7893", "holder_name": "MoonVPN", "bank_name": "Melli"},
         format="json",
     )
     assert created.status_code == 201
     card_id = created.json()["id"]
-    assert created.json()["formatted_number"] == "6037-9912-3456-7890"
+    # Persian digits, spaces and dashes are stored as the 16 digits.
+    assert created.json()["card_number"] == "6037991234567893"
+    assert created.json()["formatted_number"] == "6037-9912-3456-7893"
     assert (
         staff_api.patch(
             f"/api/v1/bank-cards/{card_id}/", {"is_active": False}, format="json"
@@ -262,3 +264,36 @@ def test_wallet_transactions_are_read_only(staff_api, customer):
     assert staff_api.patch(url, {"amount": 5}).status_code == 405
     assert staff_api.delete(url).status_code == 405
     assert wallet_state(customer) == (3_000, 1)
+
+
+@pytest.mark.parametrize(
+    "number, problem",
+    [
+        ("6037991234567890", "not a valid card number"),  # Luhn fails
+        ("603799123456789", "16 digits"),  # 15 digits
+        ("\U000fd07f\u00a1", "digits"),  # what the fuzzer once stored
+        ("6037 9912 3456 78a3", "digits"),
+    ],
+)
+def test_a_bank_card_number_must_be_one(staff_api, number, problem):
+    response = staff_api.post(
+        "/api/v1/bank-cards/",
+        {"card_number": number, "holder_name": "MoonVPN", "bank_name": "Melli"},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert problem in " ".join(response.json()["errors"]["card_number"])
+    assert not BankCard.objects.exists()
+
+
+def test_the_console_checks_card_numbers_too():
+    from django.core.exceptions import ValidationError
+
+    card = BankCard(card_number="٦٠٣٧ ٩٩١٢ ٣٤٥٦ ٧٨٩٠", holder_name="x", bank_name="y")
+    with pytest.raises(ValidationError) as raised:
+        card.full_clean()
+    assert "card_number" in raised.value.message_dict
+    card.card_number = "٦٠٣٧ ٩٩١٢ ٣٤٥٦ ٧٨٩٣"
+    card.full_clean()
+    card.save()
+    assert BankCard.objects.get().card_number == "6037991234567893"

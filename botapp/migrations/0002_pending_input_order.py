@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0008_growth_trial_discounts_referral'),
+        ('billing', '0010_growth_trial_discounts_referral'),
         ('botapp', '0001_initial'),
     ]
 

@@ -2,6 +2,7 @@
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 
@@ -24,7 +25,14 @@ SHOW = (
 
 def _settings(**env) -> list:
     clean = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG", "HTTPS")}
-    clean.update({"SECRET_KEY": "x", "DJANGO_SETTINGS_MODULE": "moonvpn.settings", **env})
+    # A production-grade key: start-up refuses placeholders and short keys with DEBUG off.
+    clean.update(
+        {
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "DJANGO_SETTINGS_MODULE": "moonvpn.settings",
+            **env,
+        }
+    )
     code = f"import django; django.setup(); {SHOW}"
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True

@@ -44,10 +44,13 @@ def test_test_connection_button_reports_failure_and_health(admin_client, xui_pan
     assert any("Frankfurt-1" in m for m in _messages(response))
     xui_panel.refresh_from_db()
     assert xui_panel.health == Panel.Health.DOWN
-    # A GET must not trigger panel calls.
-    assert (
-        admin_client.get(reverse("admin:panels_panel_test", args=[xui_panel.pk])).status_code == 405
-    )
+    # A GET must not trigger panel calls: it leads back to the panel's page (no bare 405).
+    checked = xui_panel.last_checked_at
+    response = admin_client.get(reverse("admin:panels_panel_test", args=[xui_panel.pk]))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:panels_panel_change", args=[xui_panel.pk])
+    xui_panel.refresh_from_db()
+    assert xui_panel.last_checked_at == checked
 
 
 def test_test_connection_success_stores_generation(admin_client, xui_panel, fake_xui):
@@ -105,7 +108,7 @@ def test_inbound_client_list_is_read_live_and_links_accounts(admin_client, inbou
     assert "2.0\xa0GB / 10.0\xa0GB" in html
     assert reverse("admin:panels_clientaccount_change", args=[account.pk]) in html
     rows = page.context["rows"]
-    online = {row["email"]: row["online"] for row in rows}
+    online = {row.email: row.online for row in rows}
     assert online == {"alice": True, "walkin": False}
 
 
@@ -122,3 +125,27 @@ def test_inbound_client_list_of_a_down_panel_shows_last_synced_data(
     assert "Showing the data of the last sync" in html
     assert "alice" in html
     assert "walkin" not in html  # only what we stored
+    # Worded, no exception repr; and why fewer clients show than the inbound has.
+    assert "HTTPConnection" not in html and "object at 0x" not in html
+    assert "could not be reached" in html
+    assert "the panel had 2 at the last sync" in html
+    assert reverse("admin:panels_inbound_change", args=[inbound.pk]) in html
+
+
+def test_inbound_client_list_pages_and_searches(admin_client, inbound_with_clients, fake_xui):
+    inbound, account = inbound_with_clients
+    xui = XuiClient(PanelConfig(base_url=fake_xui.url, username="admin", password="secret"))
+    for i in range(150):
+        xui.add_client(
+            inbound.remote_id, "vless", {"id": str(uuid.uuid4()), "email": f"bulk{i:03d}"}
+        )
+    url = reverse("admin:panels_inbound_clients", args=[inbound.pk])
+    first = admin_client.get(url, **EN)
+    assert len(first.context["rows"]) == 100
+    assert "page 1 of 2" in first.content.decode()
+    second = admin_client.get(url + "?p=2", **EN)
+    assert len(second.context["rows"]) == 52
+    # Search by the customer's first name finds their client.
+    found = admin_client.get(url + "?q=sara", **EN)
+    assert [row.email for row in found.context["rows"]] == ["alice"]
+    assert "1 of 152" in found.content.decode()

@@ -114,7 +114,9 @@ def test_an_api_refund_removes_the_client_too(staff_user, customer, inbound, fak
     fake_xui.clear_faults()
     api = APIClient()
     api.force_authenticate(staff_user)
-    response = api.post(f"/api/v1/orders/{order.pk}/refund/", {"note": "panel trouble"})
+    response = api.post(
+        f"/api/v1/orders/{order.pk}/refund/", {"note": "panel trouble"}, format="json"
+    )
     assert response.status_code == 200, response.content
     assert response.json()["panel_cleanup"] in ("deleted", "disabled")
     order.refresh_from_db()

@@ -42,6 +42,22 @@ def test_a_slow_drip_answer_is_cut_at_the_deadline(fake):
     assert "deadline" in str(error.value)
 
 
+def test_dripping_headers_are_cut_at_the_deadline_too(fake):
+    client = _client(fake)
+    client.login()
+    # Not even the status line is complete before the deadline: a deadline that only
+    # starts counting at the body would wait for the whole drip (over 20 s).
+    fake.faults.drip_headers = 0.2
+    started = time.monotonic()
+    with pytest.raises(PanelUnavailable) as error:
+        client.list_inbounds()
+    elapsed = time.monotonic() - started
+    assert elapsed < 1.5 + 0.5
+    assert "deadline" in str(error.value)
+    fake.clear_faults()
+    assert len(client.list_inbounds()) == 1  # the cut connection was not reused
+
+
 def test_a_prompt_answer_is_read_whole_and_the_session_goes_on(fake):
     client = _client(fake)
     assert [inbound["protocol"] for inbound in client.list_inbounds()] == ["vless"]

@@ -31,7 +31,6 @@ import copy
 import json
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -40,6 +39,7 @@ from urllib.parse import quote
 import requests
 import urllib3
 
+from .deadline import Deadline, mount_deadline_adapter
 from .errors import (
     ClientNotFound,
     DuplicateEmail,
@@ -209,6 +209,7 @@ class XuiClient:
         self.config = config
         self.api_generation = config.api_generation
         self._session = requests.Session()
+        mount_deadline_adapter(self._session)
         self._session.headers.update(
             {
                 # Without it an expired session is a 307 to an HTML page.
@@ -592,27 +593,23 @@ class XuiClient:
             headers["Authorization"] = f"Bearer {self.config.api_token}"
         elif method != "GET" and self._csrf_token:
             headers["X-CSRF-Token"] = self._csrf_token
-        deadline = time.monotonic() + self.config.deadline
+        what = f"{method} {route}"
+        deadline = Deadline(self.config.deadline)
         try:
-            resp = self._session.request(
-                method,
-                self.config.base_url + route,
-                json=json_body,
-                data=form,
-                headers=headers,
-                timeout=(self.config.connect_timeout, self.config.read_timeout),
-                allow_redirects=False,
-                verify=self.config.verify_tls,
-                stream=True,
-            )
-            try:
-                resp._content = self._read_body(resp, deadline, f"{method} {route}")
-            finally:
-                resp.close()
-            return resp
+            with deadline:
+                return self._session.request(
+                    method,
+                    self.config.base_url + route,
+                    json=json_body,
+                    data=form,
+                    headers=headers,
+                    timeout=(self.config.connect_timeout, self.config.read_timeout),
+                    allow_redirects=False,
+                    verify=self.config.verify_tls,
+                )
         except requests.Timeout as exc:
             raise PanelUnavailable(
-                f"{method} {route}: timed out ({type(exc).__name__})", remote=_describe(exc)
+                f"{what}: timed out ({type(exc).__name__})", remote=_describe(exc)
             ) from exc
         except (
             requests.RequestException,
@@ -620,40 +617,12 @@ class XuiClient:
             OSError,
             ValueError,
         ) as exc:
-            # The reason can quote bytes the server sent (a broken chunk length...).
-            raise PanelUnavailable(
-                f"{method} {route}: {type(exc).__name__}", remote=_describe(exc)
-            ) from exc
-
-    def _read_body(self, resp: requests.Response, deadline: float, what: str) -> bytes:
-        """The whole body, or PanelUnavailable once the deadline has passed.
-
-        Each read returns what one socket read brings (read1), and each socket read
-        may wait only until the deadline, so the call ends by then.
-        """
-        raw = resp.raw
-        sock = getattr(getattr(raw, "connection", None), "sock", None)
-        body = bytearray()
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if deadline.expired:
                 raise PanelUnavailable(
-                    f"{what}: no complete answer within the {self.config.deadline:g}s deadline "
-                    f"({len(body)} bytes so far)"
-                )
-            if sock is not None:
-                sock.settimeout(min(self.config.read_timeout, remaining))
-            try:
-                chunk = raw.read1(65536, decode_content=True)
-            except (TimeoutError, urllib3.exceptions.ReadTimeoutError) as exc:
-                if deadline - time.monotonic() <= 0:
-                    continue  # reported as the deadline above
-                raise requests.Timeout(exc) from exc
-            except (urllib3.exceptions.HTTPError, OSError) as exc:
-                raise requests.ConnectionError(exc) from exc
-            if not chunk:
-                return bytes(body)
-            body += chunk
+                    f"{what}: no complete answer within the {self.config.deadline:g}s deadline"
+                ) from exc
+            # The reason can quote bytes the server sent (a broken chunk length...).
+            raise PanelUnavailable(f"{what}: {type(exc).__name__}", remote=_describe(exc)) from exc
 
     # ------------------------------------------------------------------ login & detection
 

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0007_order_panel_cleanup'),
+        ('billing', '0009_order_billing_order_created_idx'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

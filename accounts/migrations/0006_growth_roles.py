@@ -33,8 +33,8 @@ def add(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0003_referred_by"),
-        ("billing", "0008_growth_trial_discounts_referral"),
+        ("accounts", "0005_referred_by"),
+        ("billing", "0010_growth_trial_discounts_referral"),
     ]
 
     operations = [migrations.RunPython(add, migrations.RunPython.noop)]

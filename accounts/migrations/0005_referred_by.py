@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0002_roles'),
+        ('accounts', '0004_user_accounts_user_joined_idx'),
     ]
 
     operations = [
