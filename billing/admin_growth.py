@@ -59,7 +59,6 @@ class TrialClaimAdmin(ReadOnlyAdmin):
     list_display = ("user", "order", "account_status", "created_at")
     list_select_related = ("user", "order", "order__created_account")
     search_fields = ("user__username", "user__telegram_username", "user__telegram_id")
-    date_hierarchy = "created_at"
 
     @admin.display(description=_("account"))
     def account_status(self, obj):
