@@ -41,6 +41,12 @@ def waited(value):
 
 
 @register.filter
+def digits(value):
+    """A count as the reader writes it: Persian digits in Persian."""
+    return _digits(str(value))
+
+
+@register.filter
 def toman(value):
     return _toman(value)
 

@@ -28,6 +28,8 @@ def test_the_home_page_is_the_work_queue(admin_client, customer):
     assert "5 h 0 min" in html
     assert "<svg" in html and "Sales over the last 30 days" in html
     assert "View site" not in html  # there is no site to view
+    persian = admin_client.get(reverse("admin:index"), **FA).content.decode()
+    assert 'id="receipts-waiting-count">۲<' in persian  # counts in Persian digits too
 
 
 def test_persian_pages_show_jalali_dates_and_tehran_times(admin_client, customer):

@@ -96,7 +96,7 @@ def test_an_operator_works_the_console(
     wait.until(EC.presence_of_element_located((By.ID, "work-queue")))
     html = browser.find_element(By.TAG_NAME, "html")
     assert html.get_attribute("lang") == "fa" and html.get_attribute("dir") == "rtl"
-    assert browser.find_element(By.ID, "receipts-waiting-count").text == "2"
+    assert browser.find_element(By.ID, "receipts-waiting-count").text == "۲"  # Persian digits
     shot(browser, "01-home-work-queue")
 
     # The oldest receipt first; "a" approves it and the next waiting one opens.
@@ -116,7 +116,7 @@ def test_an_operator_works_the_console(
     wait.until(EC.presence_of_element_located((By.ID, "work-queue")))
     second.refresh_from_db()
     assert second.status == Receipt.Status.REJECTED and second.reject_reason
-    assert browser.find_element(By.ID, "receipts-waiting-count").text == "0"
+    assert browser.find_element(By.ID, "receipts-waiting-count").text == "۰"
     shot(browser, "03-queue-done")
 
     # Extend the account from its own page.
