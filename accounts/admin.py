@@ -19,6 +19,7 @@ from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework.authtoken.admin import TokenAdmin
 
+from accounts.admin_subscription import SubscriptionAdminMixin
 from accounts.forms import WalletAdjustForm
 from accounts.models import User
 from billing.services import BillingError, wallet_adjust
@@ -82,7 +83,7 @@ class ClientAccountInline(admin.TabularInline):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(SubscriptionAdminMixin, DjangoUserAdmin):
     list_display = (
         "username",
         "full_name",
@@ -112,7 +113,14 @@ class UserAdmin(DjangoUserAdmin):
         "telegram_id__exact",
     )
     ordering = ("-date_joined",)
-    readonly_fields = ("wallet", "related", "has_blocked_bot", "last_login", "date_joined")
+    readonly_fields = (
+        "wallet",
+        "related",
+        "subscription_link",
+        "has_blocked_bot",
+        "last_login",
+        "date_joined",
+    )
     fieldsets = (
         DjangoUserAdmin.fieldsets[0],
         (_("Wallet"), {"fields": ("wallet", "related")}),
@@ -125,6 +133,7 @@ class UserAdmin(DjangoUserAdmin):
                     "language",
                     "is_blocked",
                     "has_blocked_bot",
+                    "subscription_link",
                 )
             },
         ),

@@ -35,6 +35,11 @@ class User(AbstractUser):
         verbose_name=_("invited by"),
         help_text=_("Set once, when a new customer arrives with an invite link."),
     )
+    # The secret part of the customer's one subscription URL (SITE_URL/sub/<token>/):
+    # made on first use, replaced (the old URL then answers 404) by panels.subscription.
+    subscription_token = models.CharField(
+        _("subscription token"), max_length=64, unique=True, null=True, blank=True, editable=False
+    )
     # A cache of the ledger's sum; only billing.services may change it.
     balance = models.BigIntegerField(_("wallet balance (Toman)"), default=0, editable=False)
 

@@ -34,6 +34,7 @@ from billing.models import (
     TrialClaim,
     WalletTransaction,
 )
+from billing.placement import order_place, panel_is_full
 from billing.selectors import (  # noqa: F401 - plans_for_sale is read from here too
     panel_has_room,
     plan_allows_panel,
@@ -133,7 +134,7 @@ def order_sale_problem(order: Order) -> str | None:
         if not sellable_inbounds().filter(pk=order.inbound_id).exists():
             return _("This protocol is no longer offered.")
         return _("This location is no longer offered.")
-    if panel.capacity and panel.active_accounts >= panel.capacity:
+    if panel_is_full(panel):  # paid orders not yet delivered count as taken
         return _("This location is full right now.")
     return None
 
@@ -358,6 +359,7 @@ def order_pay_from_wallet(*, order_id: int, user_id: int) -> Order:
             raise OrderNotPayable(_("This order cannot be paid from the wallet."))
         if order.status not in Order.PAYABLE:
             raise OrderNotPayable(_("This order can no longer be paid."))
+        order_place(order, Plan.objects.filter(pk=order.plan_id).first())
         problem = order_sale_problem(order) or _discount_use_claim(order)
         if problem is not None:
             # Committed, not rolled back: the stale order must not be paid later.
@@ -578,6 +580,9 @@ def receipt_approve(*, receipt_id: int, reviewer) -> Receipt:
             )
             order_transition(order=order, to_status=Order.Status.CANCELLED)
         else:
+            # The money has arrived: placed on the least loaded panel of the location
+            # (kept where it is when all are full; provisioning or a refund follows).
+            order_place(order, Plan.objects.filter(pk=order.plan_id).first())
             order_transition(
                 order=order,
                 to_status=Order.Status.PAID,

@@ -27,6 +27,7 @@ ACTIONS: dict[str, tuple[str, tuple[type, ...]]] = {
     "services": ("s", ()),
     "account": ("a", (int,)),  # client account
     "resend": ("ar", (int,)),  # client account
+    "sub_new": ("sn", ()),  # a new token for the customer's one subscription URL
     "renew": ("rn", (int,)),  # client account → renewal plans (also on reminders)
     "renew_plan": ("rp", (int, int)),  # client account, plan → the renewal's summary
     "addons": ("ad", (int,)),  # client account → extra traffic / days

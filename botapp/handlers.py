@@ -210,6 +210,7 @@ ROUTES = {
     "services": services.show_services,
     "account": services.show_account,
     "resend": services.resend_account,
+    "sub_new": services.new_subscription_link,
     "wallet": wallet.show_wallet,
     "topup": wallet.show_topup,
     "topup_amount": wallet.topup_preset,

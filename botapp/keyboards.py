@@ -96,8 +96,10 @@ def topup_amounts(amounts) -> InlineKeyboardMarkup:
     return _markup(rows)
 
 
-def services(accounts) -> InlineKeyboardMarkup:
+def services(accounts, *, subscription_shown: bool = False) -> InlineKeyboardMarkup:
     rows = [[_button(texts.account_button(account), "account", account.pk)] for account in accounts]
+    if subscription_shown:
+        rows.append([_button(texts.BTN_SUB_NEW, "sub_new")])
     rows.append([_button(texts.BTN_MENU, "menu")])
     return _markup(rows)
 

@@ -272,3 +272,40 @@ def account_resend_config(*, account: ClientAccount, actor, note: str = "") -> b
         return False
     record_event(account, AccountEvent.Action.RESEND, actor=actor, note=note)
     return True
+
+
+# --- panel health ------------------------------------------------------------------------
+
+
+def panel_health_to_operators() -> int:
+    """Tell the operators of every panel that went down or came back, once per transition.
+
+    Each event is claimed (panels.health.health_event_claim) before it is sent, so any
+    number of overlapping runs send it once. A panel that is back gets its waiting paid
+    orders delivered at once. Returns how many events this run sent.
+    """
+    from panels.health import health_event_claim, health_events_unsent, waiting_orders
+    from panels.models import PanelHealthEvent
+    from panels.orders import orders_to_retry
+
+    sent = 0
+    for event in health_events_unsent():
+        if not health_event_claim(event):
+            continue  # another run has it
+        waiting = waiting_orders([event.panel_id]).get(event.panel_id, 0)
+        for chat_id in settings.ADMIN_TELEGRAM_IDS:
+            with translation.override(_operator_language(chat_id)):
+                text = (
+                    texts.panel_down(event, waiting)
+                    if event.kind == PanelHealthEvent.Kind.DOWN
+                    else texts.panel_up(event, waiting)
+                )
+                try:
+                    tg.send_message(chat_id, text)
+                except Exception:  # one unreachable operator must not stop the others
+                    log.exception("panel health notice to %s failed", chat_id)
+        sent += 1
+        if event.kind == PanelHealthEvent.Kind.UP:
+            for order_id in orders_to_retry(panel_id=event.panel_id):
+                provision_and_notify(order_id)
+    return sent

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from moonvpn.formatting import format_amount, format_bytes, format_date, format_number
+from panels import subscription
 
 # --- buttons ------------------------------------------------------------------------
 
@@ -31,6 +32,7 @@ BTN_PAY_RECEIPT = gettext_lazy("💳 Pay by card (receipt)")
 BTN_TOPUP = gettext_lazy("➕ Top up wallet")
 BTN_TOPUP_TYPE = gettext_lazy("✏️ Type an amount")
 BTN_RESEND = gettext_lazy("📲 Send config and QR again")
+BTN_SUB_NEW = gettext_lazy("🔄 New subscription link")
 BTN_APPROVE = gettext_lazy("✅ Approve")
 BTN_TRIAL = gettext_lazy("🎁 Free trial")
 BTN_INVITE = gettext_lazy("👥 Invite friends")
@@ -236,8 +238,19 @@ def delivery(account) -> str:
     if account.expires_at:
         parts.append(_("Expires: %(date)s") % {"date": date(account.expires_at)})
     parts += ["", _("Config link (tap to copy):"), f"<code>{escape(account.config_url)}</code>"]
+    one = subscription.subscription_url(user=account.user)
+    if one:
+        parts += [
+            "",
+            _("Your subscription (all your services, kept up to date):"),
+            f"<code>{escape(one)}</code>",
+        ]
     if account.subscription_url:
-        parts += ["", _("Subscription link:"), f"<code>{escape(account.subscription_url)}</code>"]
+        parts += [
+            "",
+            _("This server's subscription link:"),
+            f"<code>{escape(account.subscription_url)}</code>",
+        ]
     return lines(*parts)
 
 
@@ -386,8 +399,19 @@ def bad_topup(minimum: int, maximum: int) -> str:
 # --- my services ------------------------------------------------------------------------
 
 
-def services_title() -> str:
-    return _("📦 Your services:")
+def services_title(subscription_url: str = "") -> str:
+    if not subscription_url:
+        return _("📦 Your services:")
+    return lines(
+        _("📦 Your services:"),
+        "",
+        _("Your subscription (all your services in one link for your VPN app):"),
+        f"<code>{escape(subscription_url)}</code>",
+    )
+
+
+def subscription_renewed() -> str:
+    return _("Your subscription link was replaced; the old one no longer works.")
 
 
 def no_services() -> str:
@@ -438,6 +462,41 @@ def account_page(account, usage: dict | None) -> str:
 
 
 # --- operators ---------------------------------------------------------------------------
+
+
+def _when(value) -> str:
+    local = timezone.localtime(value)
+    return f"{date(local)} {num(local.hour)}:{num(local.minute // 10)}{num(local.minute % 10)}"
+
+
+def panel_down(event, waiting: int) -> str:
+    panel = event.panel
+    return lines(
+        _("🔴 <b>Panel down: %(name)s</b>") % {"name": escape(panel.name)},
+        _("Location: %(location)s") % {"location": escape(panel.location_label)},
+        _("Error: %(what)s (%(error)s)")
+        % {"what": panel.get_health_display(), "error": escape(event.error or "—")},
+        _("Since: %(time)s") % {"time": _when(event.since or event.created_at)},
+        _("Paid orders waiting on it: %(count)s") % {"count": num(waiting)},
+        _("Its locations are off the shop until it answers again."),
+    )
+
+
+def panel_up(event, waiting: int) -> str:
+    panel = event.panel
+    parts = [
+        _("🟢 <b>Panel back: %(name)s</b>") % {"name": escape(panel.name)},
+        _("Location: %(location)s") % {"location": escape(panel.location_label)},
+    ]
+    if event.since:
+        parts.append(
+            _("Down from %(start)s to %(end)s")
+            % {"start": _when(event.since), "end": _when(event.created_at)}
+        )
+    parts.append(
+        _("Paid orders waiting on it: %(count)s (being delivered now)") % {"count": num(waiting)}
+    )
+    return lines(*parts)
 
 
 def receipt_for_operators(receipt) -> str:

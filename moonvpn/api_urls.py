@@ -22,6 +22,7 @@ from billing.api import (
     WalletTransactionViewSet,
 )
 from panels.api import ClientAccountViewSet, InboundViewSet, PanelViewSet
+from panels.api_drift import PanelDriftViewSet
 
 router = DefaultRouter()
 router.register("panels", PanelViewSet, basename="panel")
@@ -34,6 +35,7 @@ router.register("accounts", ClientAccountViewSet, basename="clientaccount")
 router.register("receipts", ReceiptViewSet, basename="receipt")
 router.register("bank-cards", BankCardViewSet, basename="bankcard")
 router.register("wallet-transactions", WalletTransactionViewSet, basename="wallettransaction")
+router.register("panel-drift", PanelDriftViewSet, basename="paneldrift")
 
 urlpatterns = [
     # OpenAPI 3.1 (JSON), and two readers of it served from drf-spectacular-sidecar.

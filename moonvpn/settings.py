@@ -256,6 +256,14 @@ RECEIPT_MAX_BYTES = env.int("RECEIPT_MAX_BYTES", default=10 * 1024 * 1024)
 # Checked before decoding: a small file can declare a huge image (a decompression bomb).
 RECEIPT_MAX_PIXELS = env.int("RECEIPT_MAX_PIXELS", default=40_000_000)
 
+# The customer's one subscription (panels.subscription): MoonVPN's public address, where
+# SITE_URL/sub/<token>/ serves every active service on every panel.
+SITE_URL = env.str("SITE_URL", default="").strip().rstrip("/")
+if SITE_URL and not SITE_URL.startswith(("https://", "http://")):
+    _fail(f"SITE_URL must start with https:// (or http://), not {SITE_URL!r}")
+SUBSCRIPTION_TITLE = env.str("SUBSCRIPTION_TITLE", default="MoonVPN")
+SUBSCRIPTION_UPDATE_HOURS = env.int("SUBSCRIPTION_UPDATE_HOURS", default=12)
+
 # 3x-ui panels
 PANEL_CONNECT_TIMEOUT = env.float("PANEL_CONNECT_TIMEOUT", default=5.0)
 PANEL_READ_TIMEOUT = env.float("PANEL_READ_TIMEOUT", default=15.0)

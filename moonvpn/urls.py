@@ -7,6 +7,7 @@ from django.views.static import serve
 
 from moonvpn import throttling
 from ops import console_home
+from panels.subscription_views import subscription_view
 
 # A URL no route matches answers JSON under /api/ (the API's documented error form).
 handler404 = "moonvpn.api.not_found"
@@ -41,6 +42,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("moonvpn.api_urls")),
     path("telegram/", include("botapp.urls")),
+    # The customer's one subscription (SITE_URL/sub/<token>/), every service on every panel.
+    path("sub/<str:token>/", subscription_view, name="subscription"),
     # MEDIA_ROOT is never served as a folder: it holds receipt photos and QR codes
     # (a customer's working config). Each file is served by a view that checks the
     # permission of the row it belongs to: the receipt's image page (view_receipt) and

@@ -28,6 +28,8 @@ class Job:
 
 SCHEDULE = (
     Job("retry_provisioning", timedelta(minutes=1)),
+    # Probes every panel; operators hear once when one goes down or comes back.
+    Job("check_panels", timedelta(minutes=1)),
     Job("sync_panels", timedelta(minutes=10)),
     Job("send_reminders", timedelta(hours=1)),
     Job("cleanup_accounts", timedelta(hours=1)),

@@ -20,6 +20,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from panels.admin_drift import DriftAdminMixin
 from panels.admin_views import InboundLiveClientsMixin, PanelOperationsMixin
 from panels.models import ClientAccount, Inbound, Panel
 
@@ -167,7 +168,7 @@ class PanelAdminForm(forms.ModelForm):
 
 
 @admin.register(Panel)
-class PanelAdmin(PanelOperationsMixin, admin.ModelAdmin):
+class PanelAdmin(DriftAdminMixin, PanelOperationsMixin, admin.ModelAdmin):
     form = PanelAdminForm
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = (

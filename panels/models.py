@@ -318,6 +318,7 @@ class AccountEvent(models.Model):
         REGENERATE = "regenerate", _("link regenerated")
         RESEND = "resend", _("config sent again")
         CLEANUP = "cleanup", _("deleted by clean-up")
+        DRIFT = "drift", _("drift fixed (panel and database made to agree)")
 
     account = models.ForeignKey(
         ClientAccount, on_delete=models.CASCADE, related_name="events", verbose_name=_("account")
@@ -400,3 +401,38 @@ class AccountReminder(models.Model):
 
     def __str__(self):
         return f"{self.account_id} {self.kind} {self.threshold} ({self.get_outcome_display()})"
+
+
+class PanelHealthEvent(models.Model):
+    """A panel went down or came back: one row per transition, the operators' alert.
+
+    The row is written by whoever made the transition (panels.health, under the panel
+    row's lock); ``(panel, seq)`` is unique, so however many jobs see the same failure,
+    one row exists per transition. The bot layer claims ``notified_at`` before sending,
+    so each row is sent once.
+    """
+
+    class Kind(models.TextChoices):
+        DOWN = "down", _("went down")
+        UP = "up", _("came back")
+
+    panel = models.ForeignKey(
+        Panel, on_delete=models.CASCADE, related_name="health_events", verbose_name=_("panel")
+    )
+    seq = models.PositiveIntegerField(_("number"))
+    kind = models.CharField(_("what"), max_length=8, choices=Kind.choices)
+    error = models.TextField(_("error"), blank=True)
+    since = models.DateTimeField(_("down since"), null=True, blank=True)
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+    notified_at = models.DateTimeField(_("operators told"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("panel health event")
+        verbose_name_plural = _("panel health events")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["panel", "seq"], name="panel_health_event_unique_seq")
+        ]
+
+    def __str__(self):
+        return f"{self.panel_id} #{self.seq} {self.kind}"

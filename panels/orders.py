@@ -155,12 +155,16 @@ def orders_to_undo(limit: int = 100) -> list[Order]:
     )
 
 
-def orders_to_retry(limit: int = 100) -> list[int]:
-    """Paid orders not yet delivered whose lease is free, skipping rows another run locked."""
+def orders_to_retry(limit: int = 100, *, panel_id: int | None = None) -> list[int]:
+    """Paid orders not yet delivered whose lease is free, skipping rows another run locked.
+
+    ``panel_id``: only that panel's (it just came back).
+    """
     now = timezone.now()
+    orders = Order.objects.all() if panel_id is None else Order.objects.filter(panel_id=panel_id)
     with transaction.atomic():
         ids = list(
-            Order.objects.select_for_update(skip_locked=True)
+            orders.select_for_update(skip_locked=True)
             .filter(status=Order.Status.PAID)
             .exclude(kind=Order.Kind.TOPUP)
             .filter(Q(provisioning_until__isnull=True) | Q(provisioning_until__lt=now))

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from panels.links import inbound_link_problem
-from panels.models import ClientAccount, Inbound, Panel
+from panels.models import ClientAccount, Inbound, Panel, PanelHealthEvent
 from panels.xui import (
     ClientRecord,
     ClientTraffic,
@@ -94,6 +94,25 @@ def panel_remember_generation(panel: Panel, client: XuiClient) -> None:
 FAILURES_BEFORE_DOWN = 2
 
 
+DOWN_STATES = (Panel.Health.DOWN, Panel.Health.AUTH_ERROR)
+
+
+def _record_health_event(panel_id: int, kind: str, error: str, now) -> None:
+    """One row per transition (called while the transition's UPDATE holds the panel row).
+
+    A DOWN row says since when (now); an UP row carries when the panel went down.
+    """
+    last = PanelHealthEvent.objects.filter(panel_id=panel_id).order_by("-seq").first()
+    since = now if kind == PanelHealthEvent.Kind.DOWN else (last.since if last else None)
+    if kind == PanelHealthEvent.Kind.UP and (
+        last is None or last.kind != PanelHealthEvent.Kind.DOWN
+    ):
+        return  # down before any alert existed (or never announced): nothing to say is back
+    PanelHealthEvent.objects.create(
+        panel_id=panel_id, seq=(last.seq + 1) if last else 1, kind=kind, error=error, since=since
+    )
+
+
 def panel_record_failure(panel: Panel, exc: Exception, *, probe: bool = False) -> None:
     bad = Panel.Health.AUTH_ERROR if isinstance(exc, PanelAuthError) else Panel.Health.DOWN
     now = timezone.now()
@@ -110,6 +129,9 @@ def panel_record_failure(panel: Panel, exc: Exception, *, probe: bool = False) -
         # A panel not known to work (unknown, or already down) has no health to keep.
         if probe or health != Panel.Health.OK or failures >= FAILURES_BEFORE_DOWN:
             rows.update(health=bad)
+            if health == Panel.Health.OK:
+                # The UPDATE above holds the panel row: one caller sees this transition.
+                _record_health_event(panel.pk, PanelHealthEvent.Kind.DOWN, error, now)
             health = bad
     panel.health, panel.last_error, panel.last_checked_at = health, error, now
     panel.consecutive_failures = failures
@@ -121,12 +143,21 @@ def panel_record_success(panel: Panel) -> None:
         # As loaded for this call it was already up: the UPDATE below would match no
         # row but for a failure recorded meanwhile, which the next success clears.
         return
-    now = timezone.now()
-    changed = (
-        Panel.objects.filter(pk=panel.pk)
-        .exclude(health=Panel.Health.OK, consecutive_failures=0)
-        .update(health=Panel.Health.OK, consecutive_failures=0, last_error="", last_checked_at=now)
-    )
+    _mark_up(panel, timezone.now())
+
+
+def _mark_up(panel: Panel, now) -> None:
+    with transaction.atomic():
+        rows = Panel.objects.filter(pk=panel.pk)
+        came_back = rows.filter(health__in=DOWN_STATES).update(health=Panel.Health.OK)
+        changed = (
+            rows.exclude(consecutive_failures=0, health=Panel.Health.OK, last_error="").update(
+                health=Panel.Health.OK, consecutive_failures=0, last_error="", last_checked_at=now
+            )
+            or came_back
+        )
+        if came_back:
+            _record_health_event(panel.pk, PanelHealthEvent.Kind.UP, "", now)
     if changed:
         panel.health, panel.consecutive_failures, panel.last_error = Panel.Health.OK, 0, ""
 
@@ -140,6 +171,7 @@ def panel_test_connection(*, panel: Panel) -> str:
         panel_record_failure(panel, exc, probe=True)
         raise
     now = timezone.now()
+    _mark_up(panel, now)
     Panel.objects.filter(pk=panel.pk).update(
         health=Panel.Health.OK,
         consecutive_failures=0,

@@ -47,6 +47,8 @@ EXPECTED = {
     "accounts.user:action:delete_selected": "A",
     "view:accounts_user_adjust_wallet": "FA",
     "view:auth_user_password_change": "A",
+    # Replacing a customer's subscription link (a leaked link): whoever changes customers.
+    "view:accounts_user_subscription_regenerate": "SA",
     "auth.group:view": "A",
     "auth.group:add": "A",
     "auth.group:change": "A",
@@ -131,6 +133,8 @@ EXPECTED = {
     "panels.panel:action:test_connection": "PA",
     "view:panels_panel_sync": "PA",
     "view:panels_panel_test": "PA",
+    # The drift view: compares the panel and fixes clients/accounts (panel admins).
+    "view:panels_panel_drift": "PA",
     "panels.inbound:view": "SPA",
     "panels.inbound:add": "",
     "panels.inbound:change": "PA",
@@ -156,6 +160,10 @@ EXPECTED = {
     # --- the API ---------------------------------------------------------------------
     "api:root": "RSFPNA",
     "api:schema": "RSFPNA",
+    # The drift view's API (panels.api_drift), like its console page.
+    "api:paneldrift:list": "SPA",
+    "api:paneldrift:report": "PA",
+    "api:paneldrift:fix": "PA",
     "api:panel:list": "SPA",
     "api:panel:retrieve": "SPA",
     "api:panel:create": "PA",
@@ -219,11 +227,13 @@ EXPECTED = {
 CUSTOM_VIEWS = {
     "accounts_user_adjust_wallet": ("get", "customer"),
     "auth_user_password_change": ("get", "customer"),
+    "accounts_user_subscription_regenerate": ("post", "customer"),
     "billing_receipt_approve": ("post", "receipt"),
     "billing_receipt_reject": ("get", "receipt"),
     "billing_receipt_image": ("get", "receipt"),
     "panels_panel_sync": ("post", "panel"),
     "panels_panel_test": ("post", "panel"),
+    "panels_panel_drift": ("get", "panel"),
     "panels_inbound_clients": ("get", "inbound"),
     "panels_clientaccount_qr": ("get", "account"),
 }
@@ -239,7 +249,12 @@ API_ACTIONS = {
     "destroy": ("delete", True),
 }
 # Which world row each API basename acts on (a customer, not the staff user).
-API_OBJECTS = {"user": "customer", "clientaccount": "account", "bankcard": "card"}
+API_OBJECTS = {
+    "user": "customer",
+    "clientaccount": "account",
+    "bankcard": "card",
+    "paneldrift": "panel",
+}
 
 
 def registered():

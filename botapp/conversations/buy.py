@@ -5,6 +5,7 @@ import logging
 from billing import selectors
 from billing import services as billing
 from billing.models import Order
+from billing.placement import location_inbounds, one_per_location
 from botapp import keyboards, notify, renewal, texts
 from botapp.context import (
     Ctx,
@@ -45,7 +46,8 @@ def show_locations(ctx: Ctx, plan_id: int) -> None:
     plan = _plan_for_sale(ctx, plan_id)
     if plan is None:
         return
-    panels = list(billing.panels_for_sale(plan=plan))
+    # Panels of one location are one button: placement picks the panel at payment.
+    panels = one_per_location(list(billing.panels_for_sale(plan=plan)))
     if not panels:
         ctx.show(texts.no_locations(), keyboards.plans(list(billing.plans_for_sale())))
         return
@@ -57,7 +59,15 @@ def show_protocols(ctx: Ctx, plan_id: int, panel_id: int) -> None:
     if plan is None:
         return
     panel = billing.panels_for_sale(plan=plan).filter(pk=panel_id).first()
-    inbounds = list(billing.inbounds_for_sale(plan=plan, panel=panel)) if panel else []
+    inbounds = []
+    if panel is not None:
+        # Every protocol the location offers, on any of its panels (own panel's first).
+        on_location = billing.inbounds_for_sale(plan=plan).filter(
+            panel__location_name=panel.location_name
+        )
+        inbounds = location_inbounds(
+            sorted(on_location, key=lambda inbound: inbound.panel_id != panel.pk)
+        )
     if not inbounds:
         _stale(ctx, texts.STALE_LOCATION)
         return

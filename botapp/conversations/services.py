@@ -9,6 +9,7 @@ from botapp.context import (
     Ctx,
     own_account,
 )
+from panels import subscription
 from panels.lifecycle import LifecycleError
 from panels.models import ClientAccount
 from panels.services import panel_client
@@ -30,7 +31,18 @@ def show_services(ctx: Ctx) -> None:
     if not accounts:
         ctx.show(texts.no_services(), keyboards.back_to_menu())
         return
-    ctx.show(texts.services_title(), keyboards.services(accounts))
+    url = subscription.subscription_url(user=ctx.user)
+    ctx.show(texts.services_title(url), keyboards.services(accounts, subscription_shown=bool(url)))
+
+
+def new_subscription_link(ctx: Ctx) -> None:
+    """The customer replaces their subscription token (a leaked link stops working)."""
+    if not subscription.subscription_url(user=ctx.user):
+        ctx.answer(texts.invalid_button(), alert=True)
+        return
+    subscription.subscription_regenerate(user=ctx.user)
+    ctx.answer(texts.subscription_renewed(), alert=True)
+    show_services(ctx)
 
 
 def live_usage(account: ClientAccount) -> dict | None:

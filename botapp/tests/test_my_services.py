@@ -79,3 +79,48 @@ def test_no_services_yet(bot, tg):
     bot.send(JOHN, "/start")
     bot.press(JOHN, "My services")
     assert "You have no services yet" in bot.screen(JOHN)
+
+
+def test_delivery_and_my_services_show_the_one_subscription_url(
+    bot, tg, client, django_user_model, plan, inbound, xui, settings
+):
+    settings.SITE_URL = "https://shop.example.com"
+    account = _buy(bot, JOHN, django_user_model)
+    user = account.user
+    user.refresh_from_db()
+    url = f"https://shop.example.com/sub/{user.subscription_token}/"
+    assert user.subscription_token
+    delivered = tg.photos_to(JOHN)[-1]["plain_text"]
+    assert url in delivered
+    assert account.subscription_url in delivered  # the panel's own link stays available
+    bot.send(JOHN, "/start")
+    bot.press(JOHN, "My services")
+    assert url in bot.screen(JOHN)
+    # The customer replaces it: the old URL answers 404, the new one is shown.
+    bot.press(JOHN, "New subscription link")
+    user.refresh_from_db()
+    new_url = f"https://shop.example.com/sub/{user.subscription_token}/"
+    assert new_url != url and new_url in bot.screen(JOHN)
+    assert "old one no longer works" in tg.callback_answers[-1]["text"]
+    assert client.get(url.removeprefix("https://shop.example.com")).status_code == 404
+    assert client.get(new_url.removeprefix("https://shop.example.com")).status_code == 200
+
+
+def test_no_subscription_url_without_site_url(bot, tg, django_user_model, plan, inbound, xui):
+    _buy(bot, JOHN, django_user_model)
+    bot.send(JOHN, "/start")
+    bot.press(JOHN, "My services")
+    assert "/sub/" not in bot.screen(JOHN)
+    assert not any("subscription link" in label for label, _ in bot.keyboard(JOHN))
+
+
+def test_the_subscription_url_in_persian(bot, tg, django_user_model, plan, inbound, xui, settings):
+    settings.SITE_URL = "https://shop.example.com"
+    account = _buy(bot, SARA, django_user_model)
+    delivered = tg.photos_to(SARA)[-1]["plain_text"]
+    assert "اشتراک شما (همهٔ سرویس‌هایتان، همیشه به‌روز):" in delivered
+    account.user.refresh_from_db()
+    assert f"/sub/{account.user.subscription_token}/" in delivered
+    bot.send(SARA, "/start")
+    bot.press_data(SARA, "s")
+    assert any("لینک اشتراک جدید" in label for label, _ in bot.keyboard(SARA))

@@ -40,7 +40,13 @@ def test_the_scheduler_service_runs_every_job_on_its_schedule():
     jobs = [job_parse(spec) for spec in command[3:]]
     assert jobs == list(SCHEDULE)
     names = {job.name for job in jobs}
-    assert {"sync_panels", "retry_provisioning", "send_reminders", "cleanup_accounts"} <= names
+    assert {
+        "sync_panels",
+        "retry_provisioning",
+        "check_panels",
+        "send_reminders",
+        "cleanup_accounts",
+    } <= names
     assert {"send_broadcasts", "backup"} <= names
     # send_broadcasts is being written elsewhere; the scheduler skips it until it exists.
     assert names - set(get_commands()) <= {"send_broadcasts"}

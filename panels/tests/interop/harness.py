@@ -170,9 +170,12 @@ def connect_once(
     web_page: str,
     workdir: Path,
     server: str = "auto",
+    client_config: dict[str, Any] | None = None,
 ) -> str:
     """Run the server like the inbound and a sing-box client from ``link``; fetch a page.
 
+    ``client_config``, when given, is the whole sing-box client configuration to run
+    instead of one built from ``link`` (its inbounds' ports are moved to a free one).
     Returns which server software ran. Raises (ProcessFailed, requests errors,
     AssertionError) when the page does not come back through the tunnel.
     """
@@ -190,9 +193,13 @@ def connect_once(
         )
         argv = [servers.singbox_binary(), "run", "-c", str(config)]
     mixed = servers.free_port()
-    client_config = servers.write_json(
-        workdir / "client.json", servers.singbox_client_config(outbound, mixed)
-    )
+    if client_config is None:
+        client_config = servers.singbox_client_config(outbound, mixed)
+    else:
+        client_config = copy.deepcopy(client_config)
+        for entry in client_config["inbounds"]:
+            entry["listen_port"] = mixed
+    client_config = servers.write_json(workdir / "client.json", client_config)
     with servers.running(argv, port=inbound["port"], log=workdir / "server.log"):
         with servers.running(
             [servers.singbox_binary(), "run", "-c", str(client_config)],

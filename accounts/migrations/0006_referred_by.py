@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0004_user_accounts_user_joined_idx'),
+        ('accounts', '0005_user_subscription_token'),
     ]
 
     operations = [

@@ -33,7 +33,7 @@ def add(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0005_referred_by"),
+        ("accounts", "0006_referred_by"),
         ("billing", "0010_growth_trial_discounts_referral"),
     ]
 
