@@ -13,38 +13,24 @@ this one's paid order.
 
 from __future__ import annotations
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q
 
 from billing.models import Order, Plan
-from billing.selectors import plan_allows_panel, sellable_inbounds
-from panels.models import ClientAccount, Inbound, Panel
+from billing.selectors import plan_allows_panel, sellable_inbounds, with_places_taken
+from panels.models import Inbound, Panel
 
 
 def places_taken(panel_ids) -> dict[int, int]:
     """Active accounts plus paid, not yet delivered new orders, per panel."""
-    panel_ids = list(panel_ids)
-    taken = dict.fromkeys(panel_ids, 0)
-    active = (
-        ClientAccount.objects.filter(panel_id__in=panel_ids, status=ClientAccount.Status.ACTIVE)
-        .values("panel_id")
-        .annotate(n=Count("pk"))
-    )
-    waiting = (
-        Order.objects.filter(panel_id__in=panel_ids, status=Order.Status.PAID, kind=Order.Kind.NEW)
-        .filter(created_account__isnull=True)
-        .values("panel_id")
-        .annotate(n=Count("pk"))
-    )
-    for row in (*active, *waiting):
-        taken[row["panel_id"]] += row["n"]
-    return taken
+    panels = with_places_taken(Panel.objects.filter(pk__in=list(panel_ids)))
+    return dict(panels.values_list("pk", "places_taken"))
 
 
 def _free(panel: Panel, taken: int) -> float:
     return float("inf") if not panel.capacity else panel.capacity - taken
 
 
-def order_place(order: Order, plan: Plan | None) -> Order:
+def order_place(order: Order, plan: Plan | None = None) -> Order:
     """Move a new order to the least loaded panel of its location (inside a transaction).
 
     Only healthy (or unchecked), active panels that may sell the plan and have a
@@ -63,15 +49,18 @@ def order_place(order: Order, plan: Plan | None) -> Order:
         health__in=(Panel.Health.OK, Panel.Health.UNKNOWN),
         location_name=current.panel.location_name,
     ).filter(Exists(same_protocol))
-    if plan is not None:
-        candidates = candidates.filter(plan_allows_panel(plan, "pk"))
-    # The current panel is locked too (even when it left the candidates), always by pk.
+    if order.plan_id is not None:
+        # Only the plan's pk is needed: no query for the plan itself.
+        candidates = candidates.filter(plan_allows_panel(plan or Plan(pk=order.plan_id), "pk"))
+    # The current panel is locked too (even when it left the candidates), always by pk;
+    # whether each locked panel is a candidate comes with the lock, in one query.
     locked = list(
         Panel.objects.select_for_update()
         .filter(Q(pk__in=candidates.values("pk")) | Q(pk=order.panel_id))
+        .annotate(is_candidate=Exists(candidates.filter(pk=OuterRef("pk"))))
         .order_by("pk")
     )
-    panels = [p for p in locked if p.pk in set(candidates.values_list("pk", flat=True))]
+    panels = [p for p in locked if p.is_candidate]
     if not panels:
         return order
     taken = places_taken(p.pk for p in panels)

@@ -51,19 +51,31 @@ def plan_allows_panel(plan: Plan, panel_ref: str) -> Q:
 
 
 def panel_has_room() -> Q:
-    # capacity 0 means no limit; needs the active_accounts annotation.
-    return Q(capacity=0) | Q(active_accounts__lt=F("capacity"))
+    # capacity 0 means no limit; needs the places_taken annotation.
+    return Q(capacity=0) | Q(places_taken__lt=F("capacity"))
 
 
-def with_active_accounts(panels: QuerySet[Panel]) -> QuerySet[Panel]:
-    active = (
-        ClientAccount.objects.filter(panel=OuterRef("pk"), status=ClientAccount.Status.ACTIVE)
-        .order_by()
-        .values("panel")
-        .annotate(n=Count("pk"))
-        .values("n")
+def _count_per_panel(rows: QuerySet) -> Subquery:
+    return Subquery(rows.order_by().values("panel").annotate(n=Count("pk")).values("n"))
+
+
+def with_places_taken(panels: QuerySet[Panel]) -> QuerySet[Panel]:
+    """Annotate ``places_taken``: active accounts plus paid new orders not yet delivered.
+
+    A paid order whose provisioning is still running holds its place, so a burst of
+    purchases cannot overfill a panel (billing.placement, order_sale_problem, the menus).
+    """
+    active = ClientAccount.objects.filter(panel=OuterRef("pk"), status=ClientAccount.Status.ACTIVE)
+    waiting = Order.objects.filter(
+        panel=OuterRef("pk"),
+        status=Order.Status.PAID,
+        kind=Order.Kind.NEW,
+        created_account__isnull=True,
     )
-    return panels.annotate(active_accounts=Coalesce(Subquery(active), Value(0)))
+    return panels.annotate(
+        places_taken=Coalesce(_count_per_panel(active), Value(0))
+        + Coalesce(_count_per_panel(waiting), Value(0))
+    )
 
 
 def sellable_inbounds() -> QuerySet[Inbound]:

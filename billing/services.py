@@ -41,7 +41,7 @@ from billing.selectors import (  # noqa: F401 - plans_for_sale is read from here
     plans_for_sale,
     sellable_inbounds,
     wallet_history,
-    with_active_accounts,
+    with_places_taken,
 )
 from panels.models import ClientAccount, Inbound, Panel
 
@@ -90,7 +90,7 @@ def panels_for_sale(*, plan: Plan) -> QuerySet[Panel]:
     """Active, healthy (or not yet checked) panels with room that sell this plan."""
     inbounds = sellable_inbounds().filter(panel=OuterRef("pk"))
     return (
-        with_active_accounts(
+        with_places_taken(
             Panel.objects.filter(is_active=True, health__in=(Panel.Health.OK, Panel.Health.UNKNOWN))
         )
         .filter(panel_has_room())
@@ -114,7 +114,13 @@ def order_sale_problem(order: Order) -> str | None:
     account its inbound and panel (still sellable, active, with room). Panel health is
     not required here: a paid order on a panel that is down is kept and retried.
     """
-    plan = Plan.objects.filter(pk=order.plan_id).first() if order.plan_id else None
+    plan = None
+    if order.plan_id:
+        plans = Plan.objects.filter(pk=order.plan_id)
+        if order.kind == Order.Kind.NEW and order.inbound_id is not None:
+            # One query when all is well: the plan, and whether it still sells here.
+            plans = plans.annotate(sells_here=Exists(_panel_selling(order)))
+        plan = plans.first()
     if order.plan_id and (plan is None or not plan.is_active):
         return _("This plan is no longer sold.")
     if plan is not None and order.kind == Order.Kind.NEW and plan.price != _list_price(order):
@@ -123,8 +129,10 @@ def order_sale_problem(order: Order) -> str | None:
         return _renewal_sale_problem(order, plan)
     if order.kind != Order.Kind.NEW or order.inbound_id is None:
         return None
-    # One query when all is well; the reason is looked for only when it is not.
-    panels = with_active_accounts(Panel.objects.filter(pk=order.panel_id, is_active=True))
+    if getattr(plan, "sells_here", False):
+        return None
+    # What does not sell any more: the reason is looked for only now.
+    panels = with_places_taken(Panel.objects.filter(pk=order.panel_id, is_active=True))
     if plan is not None:
         panels = panels.filter(plan_allows_panel(plan, "pk"))
     panel = panels.filter(
@@ -137,6 +145,16 @@ def order_sale_problem(order: Order) -> str | None:
     if panel_is_full(panel):  # paid orders not yet delivered count as taken
         return _("This location is full right now.")
     return None
+
+
+def _panel_selling(order: Order) -> QuerySet[Panel]:
+    """The order's panel when it still sells its plan on its inbound and has room."""
+    return (
+        with_places_taken(Panel.objects.filter(pk=order.panel_id, is_active=True))
+        .filter(plan_allows_panel(Plan(pk=order.plan_id), "pk"))
+        .filter(Exists(sellable_inbounds().filter(pk=order.inbound_id, panel=OuterRef("pk"))))
+        .filter(panel_has_room())
+    )
 
 
 def _renewal_sale_problem(order: Order, plan: Plan | None) -> str | None:
@@ -176,32 +194,57 @@ def _wallet_apply(
     receipt: Receipt | None = None,
     note: str = "",
     created_by=None,
+    locked_user=None,
 ) -> WalletTransaction:
+    """One wallet change and its ledger row, under the user's row lock.
+
+    ``locked_user``: the caller already holds that lock in its own transaction and
+    read the balance under it (``user_lock``), so neither is taken again. The caller
+    then lets any exception abort its whole transaction (no savepoint here).
+    """
     if not isinstance(amount, int) or isinstance(amount, bool) or amount == 0:
         raise ValueError("a wallet change is a non-zero whole number of Toman")
-    with transaction.atomic():
-        user = User.objects.select_for_update().only("id", "balance").get(pk=user_id)
-        # Under the user's lock no other change to this wallet can run, so this
-        # check-then-insert cannot race: a repeated key returns the first result.
-        existing = WalletTransaction.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is not None:
-            existing.replayed = True
-            return existing
-        new_balance = user.balance + amount
-        if new_balance < 0:
-            raise InsufficientFunds(_("The wallet balance is not enough."))
-        User.objects.filter(pk=user_id).update(balance=new_balance)
-        return WalletTransaction.objects.create(
-            user_id=user_id,
-            amount=amount,
-            balance_after=new_balance,
-            kind=kind,
-            order=order,
-            receipt=receipt,
-            note=note,
-            created_by=created_by,
-            idempotency_key=idempotency_key,
+    if locked_user is not None:
+        if locked_user.pk != user_id or not transaction.get_connection().in_atomic_block:
+            raise ValueError("locked_user must be the user locked in this transaction")
+        return _wallet_write(
+            locked_user, amount, kind, idempotency_key, order, receipt, note, created_by
         )
+    with transaction.atomic():
+        user = user_lock(user_id=user_id)
+        return _wallet_write(user, amount, kind, idempotency_key, order, receipt, note, created_by)
+
+
+def user_lock(*, user_id: int):
+    """Lock the user's row (the first lock of the policy above) and read its balance."""
+    return User.objects.select_for_update().only("id", "balance").get(pk=user_id)
+
+
+def _wallet_write(user, amount, kind, idempotency_key, order, receipt, note, created_by):
+    """The change itself; the caller holds the user's row lock in a transaction."""
+    user_id = user.pk
+    # Under the user's lock no other change to this wallet can run, so this
+    # check-then-insert cannot race: a repeated key returns the first result.
+    existing = WalletTransaction.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        existing.replayed = True
+        return existing
+    new_balance = user.balance + amount
+    if new_balance < 0:
+        raise InsufficientFunds(_("The wallet balance is not enough."))
+    User.objects.filter(pk=user_id).update(balance=new_balance)
+    user.balance = new_balance
+    return WalletTransaction.objects.create(
+        user_id=user_id,
+        amount=amount,
+        balance_after=new_balance,
+        kind=kind,
+        order=order,
+        receipt=receipt,
+        note=note,
+        created_by=created_by,
+        idempotency_key=idempotency_key,
+    )
 
 
 def wallet_credit(
@@ -248,15 +291,20 @@ def wallet_adjust(
 # --- orders --------------------------------------------------------------------
 
 
-def order_lock(*, order_id: int) -> Order:
+def order_lock(*, order_id: int, user_id: int | None = None) -> Order:
     """Lock the order's user, then the order (the policy above); in a transaction.
 
     For any block that writes rows pointing at both (an account, a ledger row) and
-    was not already started by a payment service that took these locks.
+    was not already started by a payment service that took these locks. ``user_id``:
+    the order's user when the caller already knows it (an order's owner never changes).
     """
-    user_id = Order.objects.values_list("user_id", flat=True).get(pk=order_id)
+    if user_id is None:
+        user_id = Order.objects.values_list("user_id", flat=True).get(pk=order_id)
     User.objects.select_for_update().only("id").get(pk=user_id)
-    return Order.objects.select_for_update().get(pk=order_id)
+    order = Order.objects.select_for_update().get(pk=order_id)
+    if order.user_id != user_id:
+        raise ValueError(f"order #{order_id} is not user #{user_id}'s")
+    return order
 
 
 def order_transition(*, order: Order, to_status: str, **fields) -> Order:
@@ -349,7 +397,7 @@ def order_pay_from_wallet(*, order_id: int, user_id: int) -> Order:
     """
     problem = None
     with transaction.atomic():
-        User.objects.select_for_update().only("id").get(pk=user_id)
+        user = user_lock(user_id=user_id)
         order = Order.objects.select_for_update().get(pk=order_id)
         if order.user_id != user_id:
             raise OrderNotYours(_("This order is not yours."))
@@ -359,7 +407,7 @@ def order_pay_from_wallet(*, order_id: int, user_id: int) -> Order:
             raise OrderNotPayable(_("This order cannot be paid from the wallet."))
         if order.status not in Order.PAYABLE:
             raise OrderNotPayable(_("This order can no longer be paid."))
-        order_place(order, Plan.objects.filter(pk=order.plan_id).first())
+        order_place(order)
         problem = order_sale_problem(order) or _discount_use_claim(order)
         if problem is not None:
             # Committed, not rolled back: the stale order must not be paid later.
@@ -372,6 +420,7 @@ def order_pay_from_wallet(*, order_id: int, user_id: int) -> Order:
                     kind=WalletTransaction.Kind.PURCHASE,
                     idempotency_key=f"order:{order.pk}:pay",
                     order=order,
+                    locked_user=user,
                 )
             # A free order (a trial, a 100 % code) takes this same paid path, no debit.
             order_transition(
@@ -582,7 +631,7 @@ def receipt_approve(*, receipt_id: int, reviewer) -> Receipt:
         else:
             # The money has arrived: placed on the least loaded panel of the location
             # (kept where it is when all are full; provisioning or a refund follows).
-            order_place(order, Plan.objects.filter(pk=order.plan_id).first())
+            order_place(order)
             order_transition(
                 order=order,
                 to_status=Order.Status.PAID,

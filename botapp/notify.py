@@ -135,6 +135,8 @@ def provision_and_notify(order_id: int) -> ProvisionResult:
 
 def referral_rewarded(order: Order) -> None:
     """Pay the inviter their share of a fulfilled order (once) and tell them (once)."""
+    if Order.user.is_cached(order) and order.user.referred_by_id is None:
+        return  # not an invited customer: no query spent on it
     reward = billing.referral_reward(order_id=order.pk)
     if reward is None or not claim(f"referral:{order.pk}", order=order):
         return

@@ -9,6 +9,7 @@ must never undo a payment or crash a handler.
 
 import contextvars
 import logging
+import re
 import threading
 import time
 
@@ -54,10 +55,48 @@ def _send(method, url, *, params=None, files=None, timeout=None, proxies=None):
     # telebot's own per-thread session: the same connection reuse as without us.
     session = apihelper._get_req_session()
     if method == "post" and not files:
-        return session.request(method, url, data=params, timeout=timeout, proxies=proxies)
+        return session.request(
+            method,
+            url,
+            data=_form_body(params or {}),
+            headers=_FORM,
+            timeout=timeout,
+            proxies=proxies,
+        )
     return session.request(
         method, url, params=params, files=files, timeout=timeout, proxies=proxies
     )
+
+
+_FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+# Bytes a form value carries as they are: urllib.parse's always-safe set and the JSON
+# punctuation of a keyboard, none of which a form decoder treats specially (only & = +
+# % do). Every run of other bytes is percent-encoded in one go, where urlencode quotes
+# byte by byte in Python: a Persian text is nearly all such bytes, and that was a tenth
+# of a menu update's CPU. The body decodes to exactly what urlencode would have sent.
+_UNSAFE = re.compile(rb'[^A-Za-z0-9_.~\-{}\[\]":,]+')
+
+
+def _percent(match: re.Match) -> bytes:
+    return b"%" + match.group().hex("%").upper().encode()
+
+
+def _form_value(value) -> bytes:
+    if isinstance(value, str):
+        value = value.encode()
+    elif not isinstance(value, bytes):
+        value = str(value).encode()
+    return _UNSAFE.sub(_percent, value)
+
+
+def _form_body(params: dict) -> bytes:
+    """``params`` as requests would form-encode them (None left out, lists repeated)."""
+    pairs = []
+    for key, value in params.items():
+        for item in value if isinstance(value, (list, tuple)) else (value,):
+            if item is not None:
+                pairs.append(_form_value(key) + b"=" + _form_value(item))
+    return b"&".join(pairs)
 
 
 def get_bot() -> TeleBot:

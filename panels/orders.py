@@ -42,14 +42,26 @@ class ProvisionResult:
     error: str = ""
 
 
-def order_claim(order_id: int) -> bool:
+def order_claim(order_id: int, *, order: Order | None = None) -> bool:
+    """Take the order's provisioning lease (a compare-and-set), or say another holds it.
+
+    Given the ``order`` as just read, the claim also requires its attempt count to be
+    unchanged since, and sets the claimed lease and count on it: no re-read is needed.
+    """
     now = timezone.now()
-    return (
-        Order.objects.filter(pk=order_id, status=Order.Status.PAID)
-        .filter(Q(provisioning_until__isnull=True) | Q(provisioning_until__lt=now))
-        .update(provisioning_until=now + LEASE, attempts=F("attempts") + 1)
-        == 1
+    claim = Order.objects.filter(pk=order_id, status=Order.Status.PAID).filter(
+        Q(provisioning_until__isnull=True) | Q(provisioning_until__lt=now)
     )
+    if order is None:
+        return claim.update(provisioning_until=now + LEASE, attempts=F("attempts") + 1) == 1
+    claimed = claim.filter(attempts=order.attempts).update(
+        provisioning_until=now + LEASE, attempts=order.attempts + 1
+    )
+    if claimed != 1:
+        return False
+    order.provisioning_until = now + LEASE
+    order.attempts += 1
+    return True
 
 
 def _give_up(order: Order) -> bool:

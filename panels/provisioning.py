@@ -141,9 +141,8 @@ def order_provision(*, order_id: int) -> ProvisionResult:
         return ProvisionResult(Outcome.DELIVERED, order, account)
     if order.status != Order.Status.PAID or order.kind == Order.Kind.TOPUP:
         return ProvisionResult(Outcome.NOT_PAID, order)
-    if not order_claim(order.pk):
+    if not order_claim(order.pk, order=order):  # sets the lease and attempts on order
         return ProvisionResult(Outcome.BUSY, order)
-    order.refresh_from_db(fields=["attempts", "provisioning_until", "status"])
     if renewal:
         # A renewal or add-on changes an existing client instead of creating one.
         return order_apply(order)
@@ -164,25 +163,9 @@ def order_provision(*, order_id: int) -> ProvisionResult:
     try:
         with transaction.atomic():
             # User then order before the insert, whose foreign keys would otherwise
-            # lock them the other way round (billing.services' locking policy).
-            billing.order_lock(order_id=order.pk)
-            account, _created = ClientAccount.objects.get_or_create(
-                order=order,
-                defaults={
-                    "user": order.user,
-                    "plan": order.plan,
-                    "panel": order.panel,
-                    "inbound": order.inbound,
-                    "uuid": key or client.get("id") or order.client_uuid,
-                    "email": order.client_email,
-                    "sub_id": client.get("subId") or order.client_sub_id,
-                    "config_url": config_url,
-                    "subscription_url": sub_url,
-                    "qr_code_path": qr_path,
-                    "traffic_limit_bytes": order.plan.traffic_bytes,
-                    "expires_at": expires_at,
-                },
-            )
+            # lock them the other way round (billing.services' locking policy): the
+            # fulfilment's compare-and-set is the order's lock.
+            billing.user_lock(user_id=order.user_id)
             billing.order_transition(
                 order=order,
                 to_status=Order.Status.FULFILLED,
@@ -190,6 +173,26 @@ def order_provision(*, order_id: int) -> ProvisionResult:
                 provisioning_until=None,
                 last_error="",
             )
+            # Look before adding, under both locks; a failed insert aborts the whole
+            # block (caught below), so it needs no savepoint of its own.
+            account = ClientAccount.objects.filter(order=order).first()
+            if account is None:
+                account = ClientAccount.objects.create(
+                    order=order,
+                    user=order.user,
+                    plan=order.plan,
+                    panel=order.panel,
+                    inbound=order.inbound,
+                    uuid=key or client.get("id") or order.client_uuid,
+                    email=order.client_email,
+                    sub_id=client.get("subId") or order.client_sub_id,
+                    config_url=config_url,
+                    subscription_url=sub_url,
+                    qr_code_path=qr_path,
+                    traffic_limit_bytes=order.plan.traffic_bytes,
+                    expires_at=expires_at,
+                )
     except IntegrityError as exc:
+        order.refresh_from_db()  # the fulfilment above was rolled back with the insert
         return order_failed(order, f"could not save the account: {exc}")
     return ProvisionResult(Outcome.DELIVERED, order, account)

@@ -157,7 +157,7 @@ def order_apply(order: Order):
         fields["plan_id"] = order.plan_id
     before = {"expires_at": when_text(account.expires_at), "total": account.traffic_limit_bytes}
     with transaction.atomic():
-        billing.order_lock(order_id=order.pk)  # user → order, before the event's insert
+        billing.order_lock(order_id=order.pk, user_id=order.user_id)  # user → order first
         billing.order_transition(
             order=order,
             to_status=Order.Status.FULFILLED,

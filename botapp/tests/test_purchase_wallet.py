@@ -93,3 +93,29 @@ def test_english_customer_buys_from_wallet(bot, tg, django_user_model, plan, inb
     assert decode_qr(delivery["photo"]) == account.config_url
     john.refresh_from_db()
     assert john.balance == 0
+
+
+def test_a_wallet_purchase_stays_within_its_query_budget(
+    bot, django_user_model, plan, inbound, xui
+):
+    """The Pay update (payment, provisioning, delivery) stays lean: issue 10's budget."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    bot.send(SARA, "/start")
+    _fund(django_user_model.objects.get(telegram_id=SARA), 400_000)
+    for _purchase in range(2):  # the first one logs in to the panel: a cold session
+        _walk_to_summary(bot, SARA)
+        order = Order.objects.filter(user__telegram_id=SARA).latest("pk")
+        with CaptureQueriesContext(connection) as captured:
+            bot.press_data(SARA, f"pw:{order.pk}")
+        order.refresh_from_db()
+        assert order.status == "fulfilled"
+    assert ClientAccount.objects.filter(user__telegram_id=SARA).count() == 2
+    # The bench (bench/bot_bench.py) counts BEGIN/COMMIT/SAVEPOINT/RELEASE too; the
+    # test's own transaction turns those into other savepoints, so only data is counted.
+    # 16 before placement by load; placement adds the location's inbound, the lock on
+    # its panel rows and the count of places taken (billing/placement.py): 19.
+    control = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE", "ROLLBACK")
+    data = [q["sql"] for q in captured if not q["sql"].upper().startswith(control)]
+    assert len(data) <= 19, "\n".join(sql[:90] for sql in data)
