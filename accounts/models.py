@@ -26,6 +26,15 @@ class User(AbstractUser):
         default=False,
         help_text=_("Set when Telegram answers 403: the customer blocked the bot."),
     )
+    referred_by = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="referrals",
+        verbose_name=_("invited by"),
+        help_text=_("Set once, when a new customer arrives with an invite link."),
+    )
     # The secret part of the customer's one subscription URL (SITE_URL/sub/<token>/):
     # made on first use, replaced (the old URL then answers 404) by panels.subscription.
     subscription_token = models.CharField(

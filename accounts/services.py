@@ -81,6 +81,41 @@ def customer_set_language(*, user, language: str) -> None:
     user.language = language
 
 
+# --- invite links ------------------------------------------------------------------------
+
+_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def referral_code(user) -> str:
+    """The customer's invite code (``/start ref-<code>``): their id in base 36."""
+    n, digits = user.pk, ""
+    while True:
+        n, r = divmod(n, 36)
+        digits = _BASE36[r] + digits
+        if n == 0:
+            return digits
+
+
+def referral_bind(*, user, code: str) -> bool:
+    """Bind a customer who just arrived to the inviter whose code they came with.
+
+    Only a customer with no inviter yet, never to themselves; the compare-and-set
+    (``referred_by`` still empty) means a customer is never rebound. True when bound.
+    """
+    code = (code or "").strip().lower()
+    if not code or len(code) > 12 or any(ch not in _BASE36 for ch in code):
+        return False
+    inviter_id = int(code, 36)
+    if inviter_id == user.pk or not User.objects.filter(pk=inviter_id, is_active=True).exists():
+        return False
+    bound = User.objects.filter(pk=user.pk, referred_by__isnull=True).update(
+        referred_by_id=inviter_id
+    )
+    if bound:
+        user.referred_by_id = inviter_id
+    return bool(bound)
+
+
 class NotAllowed(Exception):
     """The operator may not do this to that user; the message says why."""
 

@@ -6,3 +6,7 @@ class BillingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "billing"
     verbose_name = _("Billing")
+
+    def ready(self):
+        # The growth pages live in their own module (billing/admin_growth.py).
+        from billing import admin_growth  # noqa: F401

@@ -24,13 +24,24 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from billing.models import Order, Plan, Receipt
+from billing.models import Order, Plan, Receipt, WalletTransaction
 from moonvpn.queries import local_day
 from panels.models import ClientAccount, Inbound, Panel
 
 
 def plans_for_sale() -> QuerySet[Plan]:
-    return Plan.objects.filter(is_active=True)
+    """Plans in the Buy list: active, and not the free trial (offered on its own)."""
+    return Plan.objects.filter(is_active=True, is_trial=False)
+
+
+def trial_plan() -> Plan | None:
+    """The free trial on offer, if any (the first active trial plan)."""
+    return Plan.objects.filter(is_active=True, is_trial=True).first()
+
+
+def plan_for_sale_or_trial(plan_id: int) -> Plan | None:
+    """A plan a customer may walk through location and protocol for: on sale or the trial."""
+    return Plan.objects.filter(pk=plan_id, is_active=True).first()
 
 
 def plan_allows_panel(plan: Plan, panel_ref: str) -> Q:
@@ -75,6 +86,11 @@ def sellable_inbounds() -> QuerySet[Inbound]:
 def plans_for_panel(panel_id: int) -> QuerySet[Plan]:
     """Plans on sale that a panel may carry (the other side of plan_allows_panel)."""
     return plans_for_sale().filter(Q(panels=None) | Q(panels=panel_id)).distinct()
+
+
+def wallet_history(*, user, limit: int = 10) -> QuerySet[WalletTransaction]:
+    """The customer's last ledger rows, newest first."""
+    return WalletTransaction.objects.filter(user=user).order_by("-created_at", "-id")[:limit]
 
 
 def receipts_waiting(limit: int = 15) -> tuple[list, int]:

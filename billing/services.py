@@ -15,8 +15,9 @@ User then Order explicitly, so every later insert only re-enters locks already h
 import hashlib
 import uuid
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -24,10 +25,13 @@ from django.utils.translation import gettext_lazy as _
 from billing.models import (
     AddOn,
     BankCard,
+    DiscountCode,
+    DiscountUse,
     IllegalTransition,
     Order,
     Plan,
     Receipt,
+    TrialClaim,
     WalletTransaction,
 )
 from billing.placement import order_place, panel_is_full
@@ -36,6 +40,7 @@ from billing.selectors import (  # noqa: F401 - plans_for_sale is read from here
     plan_allows_panel,
     plans_for_sale,
     sellable_inbounds,
+    wallet_history,
     with_places_taken,
 )
 from panels.models import ClientAccount, Inbound, Panel
@@ -65,6 +70,14 @@ class OrderNotYours(OrderNotPayable):
 
 class NoLongerForSale(BillingError):
     """What the order was priced on changed (plan, price, inbound, panel); nothing charged."""
+
+
+class DiscountRejected(BillingError):
+    """The typed code does not apply to this order; the message says why."""
+
+
+class TrialAlreadyUsed(BillingError):
+    pass
 
 
 # --- what is for sale ----------------------------------------------------------
@@ -110,7 +123,7 @@ def order_sale_problem(order: Order) -> str | None:
         plan = plans.first()
     if order.plan_id and (plan is None or not plan.is_active):
         return _("This plan is no longer sold.")
-    if plan is not None and order.kind == Order.Kind.NEW and plan.price != order.amount:
+    if plan is not None and order.kind == Order.Kind.NEW and plan.price != _list_price(order):
         return _("The price of this plan has changed.")
     if order.kind in (Order.Kind.RENEW, Order.Kind.ADDON):
         return _renewal_sale_problem(order, plan)
@@ -146,13 +159,13 @@ def _panel_selling(order: Order) -> QuerySet[Panel]:
 
 def _renewal_sale_problem(order: Order, plan: Plan | None) -> str | None:
     """A renewal or add-on: its price still stands and its account can still take it."""
-    if plan is not None and plan.price != order.amount:
+    if plan is not None and plan.price != _list_price(order):
         return _("The price of this plan has changed.")
     if order.kind == Order.Kind.ADDON:
         addon = AddOn.objects.filter(pk=order.addon_id).first()
         if addon is None or not addon.is_active:
             return _("This add-on is no longer sold.")
-        if addon.price != order.amount:
+        if addon.price != _list_price(order):
             return _("The price of this add-on has changed.")
     account = ClientAccount.objects.filter(pk=order.renews_id, user_id=order.user_id).first()
     if account is None or account.status == ClientAccount.Status.DELETED:
@@ -395,23 +408,27 @@ def order_pay_from_wallet(*, order_id: int, user_id: int) -> Order:
         if order.status not in Order.PAYABLE:
             raise OrderNotPayable(_("This order can no longer be paid."))
         order_place(order)
-        problem = order_sale_problem(order)
+        problem = order_sale_problem(order) or _discount_use_claim(order)
         if problem is not None:
             # Committed, not rolled back: the stale order must not be paid later.
             order_transition(order=order, to_status=Order.Status.CANCELLED)
         else:
-            wallet_debit(
-                user_id=user_id,
-                amount=order.amount,
-                kind=WalletTransaction.Kind.PURCHASE,
-                idempotency_key=f"order:{order.pk}:pay",
-                order=order,
-                locked_user=user,
-            )
+            if order.amount > 0:
+                wallet_debit(
+                    user_id=user_id,
+                    amount=order.amount,
+                    kind=WalletTransaction.Kind.PURCHASE,
+                    idempotency_key=f"order:{order.pk}:pay",
+                    order=order,
+                    locked_user=user,
+                )
+            # A free order (a trial, a 100 % code) takes this same paid path, no debit.
             order_transition(
                 order=order,
                 to_status=Order.Status.PAID,
-                payment_method=Order.PaymentMethod.WALLET,
+                payment_method=Order.PaymentMethod.WALLET
+                if order.amount > 0
+                else Order.PaymentMethod.FREE,
                 paid_at=timezone.now(),
             )
     if problem is not None:
@@ -516,15 +533,17 @@ def order_refund(*, order_id: int, note: str = "", created_by=None) -> Order:
         User.objects.select_for_update().only("id").get(pk=order.user_id)
         order = Order.objects.select_for_update().get(pk=order_id)
         order.check_transition(Order.Status.REFUNDED)
-        wallet_credit(
-            user_id=order.user_id,
-            amount=order.amount,
-            kind=WalletTransaction.Kind.REFUND,
-            idempotency_key=f"order:{order.pk}:refund",
-            order=order,
-            note=note,
-            created_by=created_by,
-        )
+        if order.amount > 0:  # a free order (trial, 100 % code) has nothing to give back
+            wallet_credit(
+                user_id=order.user_id,
+                amount=order.amount,
+                kind=WalletTransaction.Kind.REFUND,
+                idempotency_key=f"order:{order.pk}:refund",
+                order=order,
+                note=note,
+                created_by=created_by,
+            )
+        _discount_use_release(order)
         order_transition(order=order, to_status=Order.Status.REFUNDED)
     return order
 
@@ -596,6 +615,19 @@ def receipt_approve(*, receipt_id: int, reviewer) -> Receipt:
             if order.kind == Order.Kind.TOPUP and order.status in Order.PAYABLE:
                 order_transition(order=order, to_status=Order.Status.PAID, paid_at=now)
                 order_transition(order=order, to_status=Order.Status.FULFILLED, fulfilled_at=now)
+        elif (problem := _discount_use_claim(order)) is not None:
+            # The code ran out while the receipt waited: the money is the customer's.
+            wallet_credit(
+                user_id=order.user_id,
+                amount=receipt.amount,
+                kind=WalletTransaction.Kind.TOPUP,
+                idempotency_key=f"receipt:{receipt.pk}:credit",
+                order=order,
+                receipt=receipt,
+                created_by=reviewer,
+                note=f"order #{order.pk} cancelled when its receipt was approved: {problem}",
+            )
+            order_transition(order=order, to_status=Order.Status.CANCELLED)
         else:
             # The money has arrived: placed on the least loaded panel of the location
             # (kept where it is when all are full; provisioning or a refund follows).
@@ -623,3 +655,175 @@ def receipt_reject(*, receipt_id: int, reviewer, reason: str) -> Receipt:
     if updated != 1:
         raise ReceiptAlreadyReviewed(_("This receipt was already reviewed."))
     return Receipt.objects.get(pk=receipt_id)
+
+
+# --- discount codes ------------------------------------------------------------------
+
+
+def _list_price(order: Order) -> int:
+    return order.amount + order.discount_amount
+
+
+_KIND_FLAG = {
+    Order.Kind.NEW: "for_new",
+    Order.Kind.RENEW: "for_renewal",
+    Order.Kind.ADDON: "for_addon",
+}
+
+
+def discount_used_up_text():
+    return _("This discount code has been used up.")
+
+
+def discount_problem(code: DiscountCode, order: Order, *, now=None) -> str | None:
+    """Why this code does not apply to this order, or None (limits as read, unlocked)."""
+    now = now or timezone.now()
+    if not code.is_active:
+        return _("This discount code is not active.")
+    if code.valid_from and now < code.valid_from:
+        return _("This discount code is not valid yet.")
+    if code.valid_until and now >= code.valid_until:
+        return _("This discount code has expired.")
+    if not getattr(code, _KIND_FLAG.get(order.kind, ""), False):
+        return _("This discount code does not apply to this kind of order.")
+    plan_ids = set(code.plans.values_list("pk", flat=True))
+    if plan_ids and order.plan_id not in plan_ids:
+        return _("This discount code does not apply to this plan.")
+    if code.max_uses is not None and code.uses >= code.max_uses:
+        return discount_used_up_text()
+    if code.max_uses_per_user is not None:
+        mine = DiscountUse.objects.filter(code=code, user_id=order.user_id).count()
+        if mine >= code.max_uses_per_user:
+            return _("You have already used this discount code.")
+    return None
+
+
+def order_apply_discount(*, order_id: int, user_id: int, code: str) -> Order:
+    """Put a typed code on the customer's unpaid order: the new price, or why not.
+
+    The use is only counted when the order is paid (``_discount_use_claim``).
+    """
+    text = (code or "").strip().upper()
+    with transaction.atomic():
+        User.objects.select_for_update().only("id").get(pk=user_id)
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if order.user_id != user_id:
+            raise OrderNotYours(_("This order is not yours."))
+        if order.status != Order.Status.PENDING or order.kind not in Order.DELIVERABLE:
+            raise OrderNotPayable(_("This order can no longer be paid."))
+        found = DiscountCode.objects.filter(code=text).first() if text else None
+        if found is None:
+            raise DiscountRejected(_("There is no such discount code."))
+        problem = discount_problem(found, order)
+        if problem is not None:
+            raise DiscountRejected(problem)
+        price = _list_price(order)
+        off = found.discount_on(price)
+        Order.objects.filter(pk=order.pk).update(
+            discount_code=found, discount_amount=off, amount=price - off, updated_at=timezone.now()
+        )
+    order.refresh_from_db()
+    return order
+
+
+def _discount_use_claim(order: Order) -> str | None:
+    """Count the order's code as used, under the code's row lock; or say why not.
+
+    Called in the paying transaction after User and Order are locked (lock order:
+    User, Order, DiscountCode). The lock serialises every payer of one code, and
+    ``uses`` is read by that locking read, so ``max_uses`` holds whatever the
+    isolation level.
+    """
+    if order.discount_code_id is None:
+        return None
+    code = DiscountCode.objects.select_for_update().get(pk=order.discount_code_id)
+    problem = discount_problem(code, order)
+    if problem is not None:
+        return problem
+    DiscountCode.objects.filter(pk=code.pk).update(uses=code.uses + 1)
+    DiscountUse.objects.create(code=code, order=order, user_id=order.user_id)
+    return None
+
+
+def _discount_use_release(order: Order) -> None:
+    """A refunded order gives its code's use back."""
+    if order.discount_code_id is None:
+        return
+    code = DiscountCode.objects.select_for_update().get(pk=order.discount_code_id)
+    deleted, _rows = DiscountUse.objects.filter(order=order).delete()
+    if deleted:
+        DiscountCode.objects.filter(pk=code.pk).update(uses=max(code.uses - 1, 0))
+
+
+# --- the free trial --------------------------------------------------------------------
+
+
+def trial_claim(*, user, plan: Plan, inbound: Inbound) -> Order:
+    """The customer's one free trial: a price-0 order paid through the same paid path.
+
+    One per customer ever: the unique TrialClaim row decides, not a check before it.
+    Provisioning then runs like any paid order's (outside this transaction).
+    """
+    if not plan.is_trial or not plan.is_active:
+        raise NoLongerForSale(_("The free trial is not offered right now."))
+    if TrialClaim.objects.filter(user_id=user.pk).exists():
+        raise TrialAlreadyUsed(_("You have already used your free trial."))
+    try:
+        with transaction.atomic():
+            User.objects.select_for_update().only("id").get(pk=user.pk)
+            order = order_create_new(user=user, plan=plan, inbound=inbound)
+            TrialClaim.objects.create(user_id=user.pk, order=order)
+            # Re-checks the sale (room on the panel, inbound still sold) and marks it paid.
+            order = order_pay_from_wallet(order_id=order.pk, user_id=user.pk)
+    except IntegrityError:
+        raise TrialAlreadyUsed(_("You have already used your free trial.")) from None
+    return order
+
+
+def trial_used(user) -> bool:
+    return TrialClaim.objects.filter(user_id=user.pk).exists()
+
+
+# --- referral rewards -------------------------------------------------------------------
+
+
+def referral_reward(*, order_id: int) -> WalletTransaction | None:
+    """Credit the inviter REFERRAL_PERCENT of an invited customer's fulfilled order.
+
+    Once per order (the idempotency key), only for the invitee's first
+    REFERRAL_MAX_ORDERS rewarded orders, counted under the inviter's row lock.
+    Returns the new ledger row (``replayed`` when it already existed), or None.
+    """
+    order = Order.objects.select_related("user").get(pk=order_id)
+    inviter_id = order.user.referred_by_id
+    percent = settings.REFERRAL_PERCENT
+    if (
+        inviter_id is None
+        or order.status != Order.Status.FULFILLED
+        or order.kind not in Order.DELIVERABLE
+        or percent <= 0
+    ):
+        return None
+    reward = order.amount * percent // 100
+    if reward <= 0:
+        return None
+    key = f"referral:order:{order.pk}"
+    with transaction.atomic():
+        User.objects.select_for_update().only("id").get(pk=inviter_id)
+        existing = WalletTransaction.objects.filter(idempotency_key=key).first()
+        if existing is not None:
+            existing.replayed = True
+            return existing
+        earlier = WalletTransaction.objects.filter(
+            user_id=inviter_id, kind=WalletTransaction.Kind.REFERRAL, order__user_id=order.user_id
+        ).count()
+        if earlier >= settings.REFERRAL_MAX_ORDERS:
+            return None
+        return wallet_credit(
+            user_id=inviter_id,
+            amount=reward,
+            kind=WalletTransaction.Kind.REFERRAL,
+            idempotency_key=key,
+            order=order,
+            note=f"{percent}% of order #{order.pk}",
+        )

@@ -6,3 +6,7 @@ class BotappConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "botapp"
     verbose_name = _("Telegram bot")
+
+    def ready(self):
+        # The broadcast pages live in their own module (botapp/admin_broadcasts.py).
+        from botapp import admin_broadcasts  # noqa: F401

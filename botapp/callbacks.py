@@ -37,6 +37,11 @@ ACTIONS: dict[str, tuple[str, tuple[type, ...]]] = {
     "topup_amount": ("ta", (int,)),  # Toman
     "topup_type": ("tt", ()),
     "help": ("h", ()),
+    "trial": ("fr", ()),  # the free trial
+    "discount": ("dc", (int,)),  # order → type a discount code
+    "order": ("o", (int,)),  # order → its summary again
+    "invite": ("rf", ()),  # invite link, invited count, rewards
+    "joined": ("cj", (str,)),  # "I joined" the required channel; what to go on with
     "language": ("g", ()),
     "set_language": ("gs", (str,)),  # "fa" / "en"
     # operators, on a receipt notification

@@ -21,6 +21,7 @@ class Ctx:
     message_id: int | None = None  # the bot's message carrying the pressed button
     query_id: str | None = None
     answered: bool = False
+    new_customer: bool = False  # this update created the customer (invite links bind then)
 
     def show(self, text: str, markup=None) -> None:
         """Turn the pressed button's message into this one, or send a new message."""

@@ -14,7 +14,7 @@ from django.utils import timezone, translation
 from telebot import util
 
 from accounts.models import User
-from accounts.services import customer_register
+from accounts.services import customer_register, referral_bind
 from botapp import keyboards, renewal, texts
 from botapp import telegram as tg
 from botapp.callbacks import InvalidCallback, decode
@@ -24,7 +24,18 @@ from botapp.context import (
     forget_pending_input,
     pending_input,
 )
-from botapp.conversations import buy, menu, receipts, review, services, wallet
+from botapp.conversations import (
+    buy,
+    discount,
+    invite,
+    menu,
+    receipts,
+    review,
+    services,
+    trial,
+    wallet,
+)
+from botapp.models import PendingInput
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +48,8 @@ def register(bot) -> None:
     bot.my_chat_member_handler(func=lambda u: True)(on_chat_member)
 
 
-def _customer(from_user):
-    user, _created = customer_register(
+def _customer(from_user, *, with_created=False):
+    user, created = customer_register(
         telegram_id=from_user.id,
         first_name=from_user.first_name or "",
         last_name=from_user.last_name or "",
@@ -47,7 +58,7 @@ def _customer(from_user):
         # Every update needs to know whether a typed answer is expected: same query.
         select_related=("pending_input",),
     )
-    return user
+    return (user, created) if with_created else user
 
 
 def _apologise(ctx: Ctx | None, chat_id: int, language: str) -> None:
@@ -75,9 +86,9 @@ def on_message(message) -> None:
     ctx = None
     language = _fallback_language(message.from_user)
     try:
-        user = _customer(message.from_user)
+        user, created = _customer(message.from_user, with_created=True)
         language = user.language
-        ctx = Ctx(user=user, chat_id=message.chat.id)
+        ctx = Ctx(user=user, chat_id=message.chat.id, new_customer=created)
         with translation.override(language):
             if user.is_blocked:
                 ctx.send(texts.blocked())
@@ -163,6 +174,11 @@ def _route_message(ctx: Ctx, message) -> None:
     if text.startswith("/"):
         command = text.split(maxsplit=1)[0].split("@", 1)[0].lower()
         forget_pending_input(ctx.user)
+        if command == "/start" and ctx.new_customer:
+            argument = text.split(maxsplit=1)[1] if " " in text else ""
+            if argument.startswith("ref-"):
+                # Only a customer this very update created is bound, never rebound.
+                referral_bind(user=ctx.user, code=argument[4:])
         if command == "/help":
             ctx.send(texts.help_text(), keyboards.back_to_menu())
         else:  # /start, /menu and anything else: the menu
@@ -171,7 +187,10 @@ def _route_message(ctx: Ctx, message) -> None:
     if text:
         pending = pending_input(ctx.user)
         if pending is not None and timezone.now() - pending.created_at < PENDING_INPUT_TTL:
-            wallet.on_typed_topup(ctx, pending, text)
+            if pending.kind == PendingInput.Kind.DISCOUNT_CODE:
+                discount.on_typed_discount_code(ctx, pending, text)
+            else:
+                wallet.on_typed_topup(ctx, pending, text)
             return
     if receipts.order_awaiting_receipt(ctx.user) is not None:
         ctx.send(texts.send_a_photo())
@@ -197,6 +216,11 @@ ROUTES = {
     "topup_amount": wallet.topup_preset,
     "topup_type": wallet.ask_topup_amount,
     "help": menu.show_help,
+    "trial": trial.start_trial,
+    "discount": discount.ask_discount_code,
+    "order": discount.show_order_again,
+    "invite": invite.show_invite,
+    "joined": trial.joined,
     "language": menu.show_languages,
     "set_language": menu.set_language,
     "approve": review.review_approve,

@@ -2,6 +2,7 @@
 
 from telebot.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from billing.selectors import trial_plan
 from botapp import texts
 from botapp.callbacks import encode
 from panels.models import ClientAccount
@@ -19,13 +20,15 @@ def _markup(rows) -> InlineKeyboardMarkup:
 
 
 def menu() -> InlineKeyboardMarkup:
-    return _markup(
-        [
-            [_button(texts.BTN_BUY, "buy")],
-            [_button(texts.BTN_SERVICES, "services"), _button(texts.BTN_WALLET, "wallet")],
-            [_button(texts.BTN_HELP, "help"), _button(texts.BTN_LANGUAGE, "language")],
-        ]
-    )
+    rows = [[_button(texts.BTN_BUY, "buy")]]
+    if trial_plan() is not None:  # offered while a trial plan is active
+        rows.append([_button(texts.BTN_TRIAL, "trial")])
+    rows += [
+        [_button(texts.BTN_SERVICES, "services"), _button(texts.BTN_WALLET, "wallet")],
+        [_button(texts.BTN_INVITE, "invite")],
+        [_button(texts.BTN_HELP, "help"), _button(texts.BTN_LANGUAGE, "language")],
+    ]
+    return _markup(rows)
 
 
 def back_to_menu() -> InlineKeyboardMarkup:
@@ -54,11 +57,27 @@ def summary(order, *, can_pay_from_wallet: bool) -> InlineKeyboardMarkup:
     rows = []
     if can_pay_from_wallet:
         rows.append([_button(texts.BTN_PAY_WALLET, "pay_wallet", order.pk)])
-    rows.append([_button(texts.BTN_PAY_RECEIPT, "pay_receipt", order.pk)])
+    if order.amount > 0:
+        rows.append([_button(texts.BTN_PAY_RECEIPT, "pay_receipt", order.pk)])
     if not can_pay_from_wallet:
         rows.append([_button(texts.BTN_TOPUP, "topup")])
+    rows.append([_button(texts.BTN_DISCOUNT, "discount", order.pk)])
     rows.append([_button(texts.BTN_CANCEL, "cancel", order.pk)])
     return _markup(rows)
+
+
+def back_to_order(order) -> InlineKeyboardMarkup:
+    return _markup([[_button(texts.BTN_BACK, "order", order.pk)]])
+
+
+def join_channel(url: str, then: str) -> InlineKeyboardMarkup:
+    return _markup(
+        [
+            [InlineKeyboardButton(str(texts.BTN_JOIN), url=url)],
+            [_button(texts.BTN_JOINED, "joined", then)],
+            [_button(texts.BTN_MENU, "menu")],
+        ]
+    )
 
 
 def awaiting_receipt(order) -> InlineKeyboardMarkup:

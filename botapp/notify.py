@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import translation
 
 from accounts.models import User
+from billing import services as billing
 from billing.models import Order, Receipt, WalletTransaction
 from botapp import keyboards, renewal, texts
 from botapp import telegram as tg
@@ -127,7 +128,26 @@ def provision_and_notify(order_id: int) -> ProvisionResult:
     """Provision a paid order (outside any transaction) and tell the customer."""
     result = order_provision(order_id=order_id)
     after_provision(result)
+    if result.outcome == Outcome.DELIVERED:
+        referral_rewarded(result.order)
     return result
+
+
+def referral_rewarded(order: Order) -> None:
+    """Pay the inviter their share of a fulfilled order (once) and tell them (once)."""
+    if Order.user.is_cached(order) and order.user.referred_by_id is None:
+        return  # not an invited customer: no query spent on it
+    reward = billing.referral_reward(order_id=order.pk)
+    if reward is None or not claim(f"referral:{order.pk}", order=order):
+        return
+    inviter = User.objects.get(pk=reward.user_id)
+    if _reachable(inviter):
+        with translation.override(inviter.language):
+            tg.send_message(
+                inviter.telegram_id,
+                texts.referral_rewarded(reward.amount, reward.balance_after),
+                keyboards.back_to_menu(),
+            )
 
 
 # --- renewals, add-ons and a new link ------------------------------------------------------

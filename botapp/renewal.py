@@ -111,7 +111,8 @@ def order_summary(order: Order, balance: int) -> str:
         ]
     return texts.lines(
         *what,
-        _("Price: <b>%(price)s</b>") % {"price": texts.money(order.amount)},
+        texts.price_line(order),
+        texts.discount_line(order),
         _("Your wallet: %(balance)s") % {"balance": texts.money(balance)},
         None
         if balance >= order.amount
@@ -252,16 +253,19 @@ def start_addon(ctx, account_id: int, addon_id: int) -> None:
     show_order(ctx, billing.order_create_addon(user=ctx.user, account=account, addon=addon))
 
 
-def show_order(ctx, order: Order) -> None:
+def show_order(ctx, order: Order, *, note: str | None = None) -> None:
     """A renewal's or add-on's summary with the purchase's payment buttons."""
     order = (
-        Order.objects.select_related("plan", "addon", "renews__panel", "renews__inbound")
+        Order.objects.select_related(
+            "plan", "addon", "renews__panel", "renews__inbound", "discount_code"
+        )
         .filter(pk=order.pk)
         .first()
     )
     balance = ctx.user.balance
+    text = order_summary(order, balance)
     ctx.show(
-        order_summary(order, balance),
+        note + "\n\n" + text if note else text,
         keyboards.summary(order, can_pay_from_wallet=balance >= order.amount),
     )
 

@@ -328,3 +328,31 @@ def download(file_id: str, *, max_bytes: int) -> bytes | None:
         log.warning("Telegram unreachable for a file download: %s", redact(str(exc)))
         return None
     return bytes(data)
+
+
+_usernames: dict[str, str] = {}
+
+
+def bot_username() -> str:
+    """The bot's @username (from getMe, asked once per token and process)."""
+    token = settings.TELEGRAM_BOT_TOKEN
+    if token in _usernames:
+        return _usernames[token]
+    bot = _bot()
+    me = call("getMe", bot.get_me) if bot is not None else None
+    username = getattr(me, "username", "") or ""
+    if username:
+        _usernames[token] = username
+    return username
+
+
+def is_channel_member(channel: str, user_id: int) -> bool | None:
+    """Whether the user is in the channel (getChatMember); None when it cannot be told."""
+    bot = _bot()
+    if bot is None:
+        return None
+    # to=None: a 403 here is about the channel, not a customer who blocked the bot.
+    member = call("getChatMember", bot.get_chat_member, channel, user_id, to=None)
+    if member is None:
+        return None
+    return member.status in ("creator", "administrator", "member", "restricted")

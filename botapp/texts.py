@@ -34,6 +34,11 @@ BTN_TOPUP_TYPE = gettext_lazy("✏️ Type an amount")
 BTN_RESEND = gettext_lazy("📲 Send config and QR again")
 BTN_SUB_NEW = gettext_lazy("🔄 New subscription link")
 BTN_APPROVE = gettext_lazy("✅ Approve")
+BTN_TRIAL = gettext_lazy("🎁 Free trial")
+BTN_INVITE = gettext_lazy("👥 Invite friends")
+BTN_DISCOUNT = gettext_lazy("🏷 Discount code")
+BTN_JOIN = gettext_lazy("📢 Join the channel")
+BTN_JOINED = gettext_lazy("✅ I joined")
 BTN_REJECT = gettext_lazy("❌ Reject")
 
 # Why a button from an old message no longer works (the same words billing uses).
@@ -181,7 +186,8 @@ def summary(order, balance: int) -> str:
         _("Traffic: %(traffic)s") % {"traffic": traffic(plan.traffic_bytes)},
         _("Location: %(location)s") % {"location": escape(order.panel.location_label)},
         _("Protocol: %(protocol)s") % {"protocol": escape(inbound.label)},
-        _("Price: <b>%(price)s</b>") % {"price": money(order.amount)},
+        price_line(order),
+        discount_line(order),
         _("Your wallet: %(balance)s") % {"balance": money(balance)},
         None
         if enough
@@ -356,10 +362,17 @@ def topup_approved(amount: int, balance: int) -> str:
 # --- the wallet -------------------------------------------------------------------------
 
 
-def wallet(balance: int) -> str:
-    return lines(
-        _("👛 <b>Your wallet</b>"), _("Balance: %(balance)s") % {"balance": money(balance)}
-    )
+def wallet(balance: int, history=()) -> str:
+    parts = [_("👛 <b>Your wallet</b>"), _("Balance: %(balance)s") % {"balance": money(balance)}]
+    if history:
+        parts += ["", _("<b>Last transactions</b> (date · kind · amount · balance after):")]
+        for row in history:
+            sign = "+" if row.amount > 0 else "−"
+            parts.append(
+                f"{date(row.created_at)} · {escape(str(row.get_kind_display()))} · "
+                f"{sign}{money(abs(row.amount))} · {money(row.balance_after)}"
+            )
+    return lines(*parts)
 
 
 def choose_topup(minimum: int, maximum: int) -> str:
@@ -544,3 +557,93 @@ def already_reviewed() -> str:
 BTN_RENEW = gettext_lazy("🔄 Renew")
 BTN_ADDONS = gettext_lazy("➕ Extra traffic or days")
 BTN_MY_SERVICE = gettext_lazy("📦 My service")
+
+
+# --- discount codes -------------------------------------------------------------------
+
+
+def price_line(order) -> str:
+    if order.discount_amount:
+        return _("Price: <s>%(old)s</s> <b>%(price)s</b>") % {
+            "old": money(order.amount + order.discount_amount),
+            "price": money(order.amount),
+        }
+    return _("Price: <b>%(price)s</b>") % {"price": money(order.amount)}
+
+
+def discount_line(order) -> str | None:
+    if not order.discount_code_id:
+        return None
+    return _("🏷 Discount code %(code)s: −%(off)s") % {
+        "code": f"<code>{escape(order.discount_code.code)}</code>",
+        "off": money(order.discount_amount),
+    }
+
+
+def type_discount_code() -> str:
+    return _("🏷 Type your discount code:")
+
+
+def discount_applied() -> str:
+    return _("✅ The discount code was applied.")
+
+
+def discount_rejected(reason) -> str:
+    return f"⚠️ {escape(str(reason))}"
+
+
+def paid_free(order) -> str:
+    return _("✅ Order %(order)s costs nothing. Setting up your service…") % {
+        "order": order_ref(order)
+    }
+
+
+# --- the free trial -----------------------------------------------------------------------
+
+
+def trial_started() -> str:
+    return _("🎁 Your free trial is being set up…")
+
+
+def trial_used() -> str:
+    return _("You have already used your free trial. Choose a plan to buy instead:")
+
+
+def no_trial() -> str:
+    return _("No free trial is offered right now.")
+
+
+# --- invites ----------------------------------------------------------------------------
+
+
+def invite(link: str, invited: int, earned: int, percent: int) -> str:
+    return lines(
+        _("👥 <b>Invite friends</b>"),
+        _("Share your link. When a friend you invited pays for a service, you get "
+          "%(percent)s%% of it in your wallet.") % {"percent": num(percent)},
+        "",
+        f"<code>{escape(link)}</code>",
+        "",
+        _("Friends invited: %(n)s") % {"n": num(invited)},
+        _("Rewards earned: %(amount)s") % {"amount": money(earned)},
+    )  # fmt: skip
+
+
+def referral_rewarded(amount: int, balance: int) -> str:
+    return _(
+        "🎉 A friend you invited paid for a service: %(amount)s was added to your wallet. "
+        "Your balance is now %(balance)s."
+    ) % {"amount": money(amount), "balance": money(balance)}
+
+
+# --- the required channel -------------------------------------------------------------------
+
+
+def join_channel(channel: str) -> str:
+    return _("📢 Please join our channel %(channel)s first, then press “I joined”.") % {
+        "channel": escape(channel)
+    }
+
+
+def not_joined_yet() -> str:
+    return _("You have not joined the channel yet.")

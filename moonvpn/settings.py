@@ -240,6 +240,18 @@ try:
     ]
 except ValueError:
     _fail("TOPUP_MIN_AMOUNT, TOPUP_MAX_AMOUNT and TOPUP_PRESET_AMOUNTS must be whole numbers")
+# Growth: an inviter earns REFERRAL_PERCENT % of each of an invited customer's first
+# REFERRAL_MAX_ORDERS paid orders; REQUIRED_CHANNEL (e.g. @moonvpn_news) must be joined
+# before buying or taking the trial; broadcasts go out at most BROADCAST_RATE a second.
+try:
+    REFERRAL_PERCENT = env.int("REFERRAL_PERCENT", default=10)
+    REFERRAL_MAX_ORDERS = env.int("REFERRAL_MAX_ORDERS", default=1)
+    BROADCAST_RATE = env.float("BROADCAST_RATE", default=25.0)
+except ValueError:
+    _fail("REFERRAL_PERCENT, REFERRAL_MAX_ORDERS and BROADCAST_RATE must be numbers")
+if not 0 <= REFERRAL_PERCENT <= 100:
+    _fail("REFERRAL_PERCENT must be 0 to 100")
+REQUIRED_CHANNEL = env.str("REQUIRED_CHANNEL", default="").strip()
 RECEIPT_MAX_BYTES = env.int("RECEIPT_MAX_BYTES", default=10 * 1024 * 1024)
 # Checked before decoding: a small file can declare a huge image (a decompression bomb).
 RECEIPT_MAX_PIXELS = env.int("RECEIPT_MAX_PIXELS", default=40_000_000)

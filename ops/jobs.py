@@ -33,7 +33,7 @@ SCHEDULE = (
     Job("sync_panels", timedelta(minutes=10)),
     Job("send_reminders", timedelta(hours=1)),
     Job("cleanup_accounts", timedelta(hours=1)),
-    # Runs once the command exists (it is being written); skipped until then.
+    # Sends for at most 50 s a run, so the other jobs keep their turn; resumes next run.
     Job("send_broadcasts", timedelta(minutes=1)),
     Job("backup", timedelta(days=1)),
 )

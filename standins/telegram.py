@@ -275,6 +275,7 @@ class FakeTelegram:
                 "getMyCommands": self._api_get_my_commands,
                 "deleteMyCommands": self._api_delete_my_commands,
                 "getChat": self._api_get_chat,
+                "getChatMember": self._api_get_chat_member,
             }.items()
         }
 
@@ -292,6 +293,8 @@ class FakeTelegram:
         self._callback_seq = 0
         self._open_callbacks: dict[str, int] = {}
         self._blocked: set[int] = set()
+        # channel (@username or id, as text) → {user id: status}; see set_chat_member.
+        self._channel_members: dict[str, dict[int, str]] = {}
         self._faults: list[_Fault] = []
         self._webhook: dict[str, Any] = {"url": ""}
         self._commands: dict[tuple[str, str], list[dict]] = {}
@@ -519,6 +522,15 @@ class FakeTelegram:
     def unblock_chat(self, chat_id: int) -> None:
         with self._cond:
             self._blocked.discard(int(chat_id))
+
+    def set_chat_member(self, channel: str, user_id: int, status: str = "member") -> None:
+        """The user's status in a channel for getChatMember ("member", "left", "kicked"...).
+
+        A channel the fake was never told about answers 400 "chat not found" (as when
+        the bot is not in it); a known channel answers "left" for anyone not set.
+        """
+        with self._cond:
+            self._channel_members.setdefault(str(channel), {})[int(user_id)] = status
 
     # ------------------------------------------------------------------ updates
 
@@ -1057,6 +1069,15 @@ class FakeTelegram:
         if chat_id > 0 and chat_id not in self._users:
             raise _bad_request("chat not found")
         return {**self._chat_json(chat_id), "accent_color_id": 0, "max_reaction_count": 11}
+
+    def _api_get_chat_member(self, params: dict, uploads: dict) -> dict:
+        channel = str(params.get("chat_id", ""))
+        user_id = _int_param(params, "user_id", default=0)
+        members = self._channel_members.get(channel)
+        if members is None:
+            raise _bad_request("chat not found")
+        user = self._users.get(user_id) or {"id": user_id, "is_bot": False, "first_name": "?"}
+        return {"status": members.get(user_id, "left"), "user": dict(user)}
 
     # ------------------------------------------------------------------ state helpers
 

@@ -12,9 +12,17 @@ from django.core.files.base import ContentFile
 from PIL import Image
 from rest_framework.authtoken.models import Token
 
-from billing.models import AddOn, BankCard, Order, Plan, WalletTransaction
+from billing.models import (
+    AddOn,
+    BankCard,
+    DiscountCode,
+    Order,
+    Plan,
+    TrialClaim,
+    WalletTransaction,
+)
 from billing.services import order_create_topup, receipt_submit, wallet_credit
-from botapp.models import Notice
+from botapp.models import Broadcast, Notice
 from ops.models import JobRun
 from panels.models import AccountEvent, AccountReminder, ClientAccount, Inbound, Panel
 from panels.services import panel_sync
@@ -118,7 +126,12 @@ def make_world(staff, customer) -> SimpleNamespace:
     AccountReminder.objects.create(account=account, kind="expiry", threshold=3, period=1)
     Notice.objects.create(key=f"order:{order.pk}:delivered", order=order)
     JobRun.objects.create(name="sync_panels", last_error="exit status 1")
+    discount = DiscountCode.objects.create(code="WELCOME", percent_off=10)
+    Broadcast.objects.create(text="<b>Hello</b>", created_by=staff)
+    trial = TrialClaim.objects.create(user=customer, order=order)
     return SimpleNamespace(
+        discount=discount,
+        trial=trial,
         staff=staff,
         customer=customer,
         panel=panel,

@@ -2,6 +2,7 @@
 
 import logging
 
+from billing import selectors
 from billing import services as billing
 from billing.models import Order
 from billing.placement import location_inbounds, one_per_location
@@ -9,9 +10,7 @@ from botapp import keyboards, notify, renewal, texts
 from botapp.context import (
     Ctx,
 )
-
-log = logging.getLogger(__name__)
-
+from botapp.conversations.channel import channel_gate
 
 log = logging.getLogger(__name__)
 
@@ -26,13 +25,16 @@ def _stale(ctx: Ctx, reason) -> None:
 
 
 def _plan_for_sale(ctx: Ctx, plan_id: int):
-    plan = billing.plans_for_sale().filter(pk=plan_id).first()
+    # The trial plan walks the same location and protocol steps as a plan for sale.
+    plan = selectors.plan_for_sale_or_trial(plan_id)
     if plan is None:
         _stale(ctx, texts.STALE_PLAN)
     return plan
 
 
 def show_plans(ctx: Ctx) -> None:
+    if not channel_gate(ctx, "buy"):
+        return
     plans = list(billing.plans_for_sale())
     if not plans:
         ctx.show(texts.no_plans(), keyboards.back_to_menu())
@@ -82,23 +84,34 @@ def show_summary(ctx: Ctx, plan_id: int, inbound_id: int) -> None:
     if inbound is None:
         _stale(ctx, texts.STALE_PROTOCOL)
         return
+    if plan.is_trial:
+        claim_trial(ctx, plan, inbound)
+        return
     order = billing.order_create_new(user=ctx.user, plan=plan, inbound=inbound)
-    _show_order(ctx, order)
+    show_order(ctx, order)
 
 
-def _show_order(ctx: Ctx, order: Order) -> None:
+def show_order(ctx: Ctx, order: Order, *, note: str | None = None, new_message=False) -> None:
     if order.kind in (Order.Kind.RENEW, Order.Kind.ADDON):
-        renewal.show_order(ctx, order)  # the same payment buttons, its own summary
+        renewal.show_order(ctx, order, note=note)  # the same payment buttons, its own summary
         return
     balance = ctx.user.balance
-    ctx.show(
-        texts.summary(order, balance),
-        keyboards.summary(order, can_pay_from_wallet=balance >= order.amount),
-    )
+    text = texts.summary(order, balance)
+    if note:
+        text = note + "\n\n" + text
+    markup = keyboards.summary(order, can_pay_from_wallet=balance >= order.amount)
+    if new_message:
+        ctx.send(text, markup)
+    else:
+        ctx.show(text, markup)
 
 
 def _own_order(ctx: Ctx, order_id: int) -> Order | None:
-    order = Order.objects.select_related("plan", "panel", "inbound").filter(pk=order_id).first()
+    order = (
+        Order.objects.select_related("plan", "panel", "inbound", "discount_code")
+        .filter(pk=order_id)
+        .first()
+    )
     if order is None or order.user_id != ctx.user.pk:
         # Never say whether someone else's order exists.
         ctx.answer(texts.not_yours(), alert=True)
@@ -120,7 +133,7 @@ def pay_from_wallet(ctx: Ctx, order_id: int) -> None:
         order = _own_order(ctx, order_id)
         ctx.user.refresh_from_db(fields=["balance"])
         ctx.answer(texts.not_enough_balance(order, ctx.user.balance), alert=True)
-        _show_order(ctx, order)
+        show_order(ctx, order)
         return
     except billing.OrderNotYours:
         ctx.answer(texts.not_yours(), alert=True)
@@ -128,7 +141,7 @@ def pay_from_wallet(ctx: Ctx, order_id: int) -> None:
     except billing.OrderNotPayable as exc:
         ctx.answer(str(exc), alert=True)
         return
-    ctx.show(texts.paid_from_wallet(order))
+    ctx.show(texts.paid_from_wallet(order) if order.amount else texts.paid_free(order))
     # Stop the button's spinner now, not after the (possibly slow) panel call.
     ctx.answer(now=True)
     notify.provision_and_notify(order.pk)
@@ -163,3 +176,18 @@ def cancel_order(ctx: Ctx, order_id: int) -> None:
         ctx.answer(str(exc), alert=True)
         return
     ctx.show(texts.order_cancelled(order) + "\n\n" + texts.menu(ctx.user), keyboards.menu())
+
+
+def claim_trial(ctx: Ctx, plan, inbound) -> None:
+    try:
+        order = billing.trial_claim(user=ctx.user, plan=plan, inbound=inbound)
+    except billing.TrialAlreadyUsed:
+        ctx.answer(texts.trial_used(), alert=True)
+        show_plans(ctx)
+        return
+    except billing.NoLongerForSale as exc:
+        _stale(ctx, exc)
+        return
+    ctx.show(texts.trial_started())
+    ctx.answer(now=True)
+    notify.provision_and_notify(order.pk)

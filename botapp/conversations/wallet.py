@@ -40,7 +40,8 @@ def _topup_bounds() -> tuple[int, int]:
 
 
 def show_wallet(ctx: Ctx) -> None:
-    ctx.show(texts.wallet(ctx.user.balance), keyboards.wallet())
+    history = list(billing.wallet_history(user=ctx.user))
+    ctx.show(texts.wallet(ctx.user.balance, history), keyboards.wallet())
 
 
 def show_topup(ctx: Ctx) -> None:
@@ -52,7 +53,11 @@ def show_topup(ctx: Ctx) -> None:
 def ask_topup_amount(ctx: Ctx) -> None:
     PendingInput.objects.update_or_create(
         user=ctx.user,
-        defaults={"kind": PendingInput.Kind.TOPUP_AMOUNT, "created_at": timezone.now()},
+        defaults={
+            "kind": PendingInput.Kind.TOPUP_AMOUNT,
+            "order": None,
+            "created_at": timezone.now(),
+        },
     )
     ctx.show(texts.type_topup(*_topup_bounds()))
 

@@ -30,7 +30,14 @@ def test_first_language_comes_from_telegram(bot, tg, code, language):
 def test_menu_has_buy_services_wallet_help_language(bot, tg):
     bot.send(JOHN, "/start")
     labels = [label for label, _ in bot.keyboard(JOHN)]
-    assert labels == ["🛒 Buy a service", "📦 My services", "👛 Wallet", "❓ Help", "🌐 Language"]
+    assert labels == [
+        "🛒 Buy a service",
+        "📦 My services",
+        "👛 Wallet",
+        "👥 Invite friends",
+        "❓ Help",
+        "🌐 Language",
+    ]
     bot.send(SARA, "/start")
     labels = [label for label, _ in bot.keyboard(SARA)]
     assert labels[0] == "🛒 خرید سرویس"
