@@ -44,6 +44,11 @@ class DriftReportSerializer(serializers.Serializer):
     )
 
 
+class DriftFixResultSerializer(serializers.Serializer):
+    fixed = serializers.IntegerField()  # how many rows were fixed
+    account = serializers.IntegerField(required=False)
+
+
 class DriftPanelSerializer(serializers.ModelSerializer):
     class Meta:
         model = Panel
@@ -73,7 +78,12 @@ class PanelDriftViewSet(StaffViewSetMixin, mixins.ListModelMixin, viewsets.Gener
         except LifecycleError as exc:
             raise Conflict(str(exc)) from exc
 
-    @action(detail=True, methods=["post"], required_perms=["panels.change_panel"])
+    @action(
+        detail=True,
+        methods=["post"],
+        required_perms=["panels.change_panel"],
+        response_serializer_class=DriftFixResultSerializer,
+    )
     def fix(self, request, pk=None):
         panel = Panel.objects.get(pk=self.get_object().pk)
         data = DriftFixSerializer(data=request.data)
