@@ -1,15 +1,7 @@
 """MoonVPN's client for 3x-ui panels; pure Python, no Django."""
 
-from .client import (
-    API_GENERATIONS,
-    LEGACY,
-    V2,
-    V3,
-    V3_CLIENTS,
-    PanelConfig,
-    XuiClient,
-    client_key,
-)
+from .client import XuiClient
+from .config import API_GENERATIONS, LEGACY, V2, V3, V3_CLIENTS, PanelConfig
 from .errors import (
     ClientNotFound,
     DuplicateEmail,
@@ -20,6 +12,7 @@ from .errors import (
     PanelUnavailable,
     error_summary,
 )
+from .parsing import client_key
 from .records import (
     ClientRecord,
     ClientTraffic,
