@@ -36,7 +36,7 @@ def customer(django_user_model):
 @pytest.fixture
 def fake_xui():
     """A fake 3x-ui panel (v2.9 profile) on 127.0.0.1."""
-    from panels.services import panel_clients_reset
+    from panels.sessions import panel_clients_reset
     from standins.xui import FakeXuiPanel
 
     with FakeXuiPanel(profile="v2", username="admin", password="secret") as panel:

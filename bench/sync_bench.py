@@ -70,7 +70,7 @@ def bench_big_panel(clients):
 
     from billing.models import Plan
     from panels.models import ClientAccount, Inbound
-    from panels.services import panel_sync
+    from panels.sync import panel_sync
     from standins.xui import FakeXuiPanel
 
     with FakeXuiPanel(profile="v2") as fake:

@@ -130,7 +130,7 @@ class ClientAccountAdmin(ObjectActionsMixin, ClientAccountActionsMixin, admin.Mo
 
     def has_change_permission(self, request, obj=None):
         # Editing a row here would not change the panel; panel-side changes go through
-        # panels.services.
+        # panels.lifecycle.
         return False
 
     def get_urls(self):

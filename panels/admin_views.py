@@ -15,13 +15,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from panels.health import panel_test_connection
+from panels.live import LiveClient, inbound_live_clients
 from panels.models import Inbound, Panel
-from panels.services import (
-    LiveClient,
-    inbound_live_clients,
-    panel_sync,
-    panel_test_connection,
-)
+from panels.sync import panel_sync
 from panels.xui import PanelError, error_summary
 
 CLIENTS_PER_PAGE = 100

@@ -115,12 +115,12 @@ def _accounts(panel: Panel):
 
 def panel_drift(*, panel: Panel) -> Drift:
     """Compare the panel with the database (one listing of the panel)."""
-    from panels.services import _as_dict  # the listing's settings may be JSON text
+    from panels.sync import as_dict  # the listing's settings may be JSON text
 
     raw = panel_call_for_panel(panel, lambda xui: xui.list_inbounds())
     on_panel: dict[str, tuple[int, dict]] = {}
     for inbound in raw:
-        for client in _as_dict(inbound.get("settings")).get("clients") or []:
+        for client in as_dict(inbound.get("settings")).get("clients") or []:
             if isinstance(client, dict) and client.get("email"):
                 on_panel[str(client["email"]).lower()] = (int(inbound.get("id") or 0), client)
     drift = Drift(panel=panel)

@@ -53,15 +53,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing.models import GB, Order
+from panels.health import panel_record_failure, panel_record_success
 from panels.links import LinkError, account_links
 from panels.models import AccountEvent, ClientAccount
 from panels.qr import save_qr
-from panels.services import (
-    panel_client,
-    panel_record_failure,
-    panel_record_success,
-    panel_remember_generation,
-)
+from panels.sessions import panel_client, panel_remember_generation
 from panels.traffic import (
     PanelState,
     Target,

@@ -82,7 +82,7 @@ class Panel(models.Model):
     )
     last_error = models.TextField(_("last error"), blank=True)
     # Health changes on evidence: a healthy panel is marked down only after this many
-    # failed calls in a row (panels.services.panel_record_failure), not one 502.
+    # failed calls in a row (panels.health.panel_record_failure), not one 502.
     consecutive_failures = models.PositiveIntegerField(_("failed calls in a row"), default=0)
     last_checked_at = models.DateTimeField(_("last checked"), null=True, blank=True)
     last_synced_at = models.DateTimeField(_("last synced"), null=True, blank=True)

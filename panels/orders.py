@@ -17,8 +17,9 @@ from django.utils.translation import gettext as _
 
 from billing import services as billing
 from billing.models import Order
+from panels.health import panel_record_failure
 from panels.models import ClientAccount
-from panels.services import panel_client, panel_record_failure, panel_remember_generation
+from panels.sessions import panel_client, panel_remember_generation
 from panels.xui import ClientNotFound, LastClientError, PanelError, client_key, error_summary
 
 log = logging.getLogger(__name__)

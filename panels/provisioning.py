@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from billing import services as billing
 from billing.models import Order
+from panels.health import panel_record_failure, panel_record_success
 from panels.links import LinkError, account_links
 from panels.models import ClientAccount, Inbound
 from panels.orders import (  # noqa: F401 - the outcome types and give-up are used from here
@@ -31,12 +32,7 @@ from panels.orders import (  # noqa: F401 - the outcome types and give-up are us
 )
 from panels.qr import save_qr
 from panels.renewals import order_apply
-from panels.services import (
-    panel_client,
-    panel_record_failure,
-    panel_record_success,
-    panel_remember_generation,
-)
+from panels.sessions import panel_client, panel_remember_generation
 from panels.xui import (
     DuplicateEmail,
     PanelError,

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from billing import services as billing
 from billing.models import GB, AddOn, Order
+from panels.health import panel_record_failure, panel_record_success
 from panels.lifecycle import (
     RENEWAL_KINDS,
     ClientGone,
@@ -28,12 +29,7 @@ from panels.lifecycle import (
 )
 from panels.models import AccountEvent, ClientAccount
 from panels.orders import Outcome, ProvisionResult, order_failed
-from panels.services import (
-    panel_client,
-    panel_record_failure,
-    panel_record_success,
-    panel_remember_generation,
-)
+from panels.sessions import panel_client, panel_remember_generation
 from panels.traffic import (
     PanelState,
     Target,

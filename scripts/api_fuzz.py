@@ -63,7 +63,7 @@ def seed(fake_url: str, fake_user: str, fake_password: str, xui) -> dict:
 
     from accounts.tests.samples import make_world
     from panels.models import Inbound, Panel
-    from panels.services import panel_sync
+    from panels.sync import panel_sync
 
     User = get_user_model()
     admin = User.objects.create_user(

@@ -13,7 +13,7 @@ from django.test import Client
 
 from billing.models import BankCard, Plan
 from panels.models import Inbound, Panel
-from panels.services import panel_sync
+from panels.sync import panel_sync
 from standins.telegram import FakeTelegram
 from standins.xui import FakeXuiPanel
 

@@ -25,7 +25,7 @@ from billing.services import order_create_topup, receipt_submit, wallet_credit
 from botapp.models import Broadcast, Notice
 from ops.models import JobRun
 from panels.models import AccountEvent, AccountReminder, ClientAccount, Inbound, Panel
-from panels.services import panel_sync
+from panels.sync import panel_sync
 
 PANEL_PASSWORD = "pa55-Secret-Never-Shown"
 PANEL_API_TOKEN = "tok-Secret-Never-Shown-42"

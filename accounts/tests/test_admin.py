@@ -11,7 +11,7 @@ from django.urls import reverse
 from accounts.tests.samples import make_topup_receipt, make_world
 from billing.models import WalletTransaction
 from panels.models import Inbound
-from panels.services import panel_sync
+from panels.sync import panel_sync
 from panels.xui import PanelConfig, XuiClient
 
 pytestmark = pytest.mark.django_db

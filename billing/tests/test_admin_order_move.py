@@ -8,7 +8,7 @@ from billing import services as billing
 from billing.models import Order, Plan
 from panels.models import ClientAccount, Inbound, Panel
 from panels.provisioning import Outcome, order_provision
-from panels.services import panel_sync
+from panels.sync import panel_sync
 from standins.xui import FakeXuiPanel
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from accounts.tests.samples import make_topup_receipt, png_bytes, purchase_await
 from billing.models import Order, Receipt, WalletTransaction
 from billing.services import order_create_topup, receipt_reject, receipt_submit
 from panels.models import ClientAccount
-from panels.services import panel_clients_reset
+from panels.sessions import panel_clients_reset
 from standins.xui import FakeXuiPanel
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,7 @@ from accounts.tests.samples import (
 from billing.models import BankCard, Order, Plan, Receipt, WalletTransaction
 from billing.services import wallet_credit
 from panels.models import ClientAccount
-from panels.services import panel_clients_reset
+from panels.sessions import panel_clients_reset
 from standins.xui import FakeXuiPanel
 
 pytestmark = pytest.mark.django_db

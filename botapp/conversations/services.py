@@ -12,7 +12,7 @@ from botapp.context import (
 from panels import subscription
 from panels.lifecycle import LifecycleError
 from panels.models import ClientAccount
-from panels.services import panel_client
+from panels.sessions import panel_client
 from panels.xui import PanelError
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,8 @@ from PIL import Image
 
 from billing.models import BankCard, Plan
 from panels.models import Inbound, Panel
-from panels.services import panel_clients_reset, panel_sync
+from panels.sessions import panel_clients_reset
+from panels.sync import panel_sync
 from standins.demo import forward_webhook_reply
 from standins.telegram import FakeTelegram
 from standins.xui import FakeXuiPanel

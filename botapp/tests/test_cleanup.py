@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from botapp.management.commands.cleanup_accounts import clean_up
 from panels.models import AccountEvent, AccountReminder, ClientAccount
-from panels.services import panel_sync
+from panels.sync import panel_sync
 from panels.tests.lifecycle_helpers import (
     kept,
     make_plan,

@@ -9,7 +9,7 @@ from billing import services as billing
 from billing.models import Order, WalletTransaction
 from botapp.tests.conftest import SARA, decode_qr
 from panels.models import ClientAccount, Inbound, Panel
-from panels.services import panel_sync
+from panels.sync import panel_sync
 from panels.tests.interop.sharelink import differences
 
 pytestmark = pytest.mark.django_db

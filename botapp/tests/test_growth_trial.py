@@ -7,7 +7,7 @@ from billing import services as billing
 from billing.models import Order, Plan, TrialClaim, WalletTransaction
 from botapp.tests.conftest import JOHN, SARA
 from panels.models import ClientAccount, Inbound
-from panels.services import panel_sync
+from panels.sync import panel_sync
 
 pytestmark = pytest.mark.django_db
 

@@ -127,7 +127,7 @@ def test_an_operator_moves_a_stuck_order_to_another_panel(
     bot, tg, django_user_model, plan, inbound, xui
 ):
     from panels.models import Inbound, Panel
-    from panels.services import panel_sync
+    from panels.sync import panel_sync
     from standins.xui import FakeXuiPanel
 
     xui.stop()

@@ -161,7 +161,7 @@ def test_the_command_reports_counts(tg, account):
 
 @pytest.mark.django_db(transaction=True)
 def test_two_overlapping_runs_send_each_reminder_once(tg, monkeypatch, plan, django_user_model):
-    from panels.services import panel_clients_reset
+    from panels.sessions import panel_clients_reset
     from panels.tests.lifecycle_helpers import make_panel
     from standins.xui import FakeXuiPanel
 

@@ -6,7 +6,7 @@ from billing import services as billing
 from billing.models import AddOn, Order, Plan
 from panels.models import ClientAccount, Inbound, Panel
 from panels.provisioning import Outcome, order_provision
-from panels.services import panel_sync
+from panels.sync import panel_sync
 from panels.xui import PanelConfig, XuiClient, client_key
 
 GB = 1024**3

@@ -11,7 +11,7 @@ from PIL import Image
 
 from panels import lifecycle
 from panels.models import AccountEvent, ClientAccount
-from panels.services import panel_clients_reset
+from panels.sessions import panel_clients_reset
 from panels.tests.lifecycle_helpers import (
     DAY_MS,
     GB,

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from billing.models import Plan
 from panels.models import ClientAccount, Inbound, Panel
-from panels.services import panel_sync
+from panels.sync import panel_sync
 from panels.xui import PanelConfig, XuiClient
 
 pytestmark = pytest.mark.django_db

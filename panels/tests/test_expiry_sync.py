@@ -5,7 +5,8 @@ import time
 import pytest
 
 from panels.models import ClientAccount
-from panels.services import panel_clients_reset, panel_sync
+from panels.sessions import panel_clients_reset
+from panels.sync import panel_sync
 from panels.tests.lifecycle_helpers import (
     DAY_MS,
     GB,

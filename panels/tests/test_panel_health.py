@@ -4,9 +4,10 @@ import pytest
 
 from billing import services as billing
 from billing.models import Order
+from panels.health import panel_test_connection
 from panels.models import Panel
 from panels.provisioning import Outcome, order_provision
-from panels.services import panel_sync, panel_test_connection
+from panels.sync import panel_sync
 from panels.tests.lifecycle_helpers import fund, make_plan, sellable_inbound
 from panels.xui import PanelError
 

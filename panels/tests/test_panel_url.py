@@ -16,9 +16,11 @@ from rest_framework.test import APIClient
 from accounts.tests.samples import PANEL_PASSWORD, make_panel, make_plan
 from billing.models import Order
 from billing.services import order_pay_from_wallet, wallet_credit
+from panels.health import panel_test_connection
 from panels.models import Inbound, Panel
 from panels.provisioning import Outcome, order_provision
-from panels.services import panel_clients_reset, panel_sync, panel_test_connection
+from panels.sessions import panel_clients_reset
+from panels.sync import panel_sync
 from panels.xui import PanelError
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ from billing import services as billing
 from billing.models import Order, Plan, WalletTransaction
 from panels.models import ClientAccount, Inbound
 from panels.provisioning import Outcome, order_provision, orders_to_retry
-from panels.services import panel_sync
+from panels.sync import panel_sync
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,8 @@ from django.utils import timezone
 from billing.models import AddOn, Order, WalletTransaction
 from panels.models import AccountEvent, ClientAccount
 from panels.provisioning import Outcome, order_provision, orders_to_retry
-from panels.services import panel_clients_reset, panel_sync
+from panels.sessions import panel_clients_reset
+from panels.sync import panel_sync
 from panels.tests.lifecycle_helpers import (
     DAY_MS,
     GB,

@@ -13,7 +13,7 @@ from django.utils import timezone
 from panels import subscription
 from panels.models import ClientAccount
 from panels.provisioning import Outcome, order_provision
-from panels.services import panel_clients_reset
+from panels.sessions import panel_clients_reset
 from standins.xui import FakeXuiPanel
 
 from .lifecycle_helpers import (

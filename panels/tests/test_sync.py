@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from panels.models import ClientAccount, Inbound, Panel
-from panels.services import panel_sync
+from panels.sync import panel_sync
 from standins.xui import FakeXuiPanel
 
 pytestmark = pytest.mark.django_db

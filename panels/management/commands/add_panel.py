@@ -4,7 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from panels.models import Panel
-from panels.services import panel_config, panel_sync
+from panels.sessions import panel_config
+from panels.sync import panel_sync
 from panels.xui import PanelAuthError, PanelError, XuiClient
 
 

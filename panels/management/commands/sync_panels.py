@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand
 from django.db import connections
 
 from panels.models import Panel
-from panels.services import panel_apply, panel_fetch
+from panels.sync import panel_apply, panel_fetch
 
 
 def _fetch_in_thread(panel):

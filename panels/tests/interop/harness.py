@@ -14,7 +14,7 @@ from billing import services as billing
 from billing.models import Order, Plan
 from panels.models import ClientAccount, Inbound, Panel
 from panels.provisioning import Outcome, order_provision
-from panels.services import panel_sync
+from panels.sync import panel_sync
 
 from . import servers
 from .conftest import PAGE, SELF_SIGNED_NAME, TRUSTED_NAME, Certs

@@ -29,7 +29,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from panels.services import panel_clients_reset
+from panels.sessions import panel_clients_reset
 from standins.xui import FakeXuiPanel
 
 from .conftest import SELF_SIGNED_NAME, TRUSTED_NAME

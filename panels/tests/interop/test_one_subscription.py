@@ -11,7 +11,7 @@ import json
 import pytest
 
 from panels import subscription
-from panels.services import panel_clients_reset
+from panels.sessions import panel_clients_reset
 from standins.xui import FakeXuiPanel
 
 from .harness import connect_once, deliver, ss_settings, stream_for

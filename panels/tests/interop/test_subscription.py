@@ -13,7 +13,7 @@ import base64
 import pytest
 import requests
 
-from panels.services import panel_clients_reset
+from panels.sessions import panel_clients_reset
 from standins.xui import FakeXuiPanel
 
 from .conftest import TRUSTED_NAME
