@@ -48,15 +48,14 @@ import json
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from panels.links.inbound import (  # noqa: F401 - part of this package's API
+from panels.links.checker import (  # noqa: F401 - part of this package's API
     SELLABLE_PROTOCOLS,
     Checker,
     LinkError,
-    Prepared,
     UnsupportedProtocol,
     checked_host,
-    prepare,
 )
+from panels.links.inbound import Prepared, prepare  # noqa: F401 - part of this package's API
 
 # What JavaScript's encodeURIComponent leaves alone; 3x-ui encodes the remark with it.
 _URI_COMPONENT_SAFE = "-_.!~*'()"
