@@ -125,7 +125,7 @@ def _form_body(params: dict) -> bytes:
 
 
 def get_bot() -> TeleBot:
-    """This process's bot, for sending (botapp.router.get_bot adds the handlers).
+    """This process's bot: telebot, for sending (botapp.router routes what arrives).
 
     threaded=False: each update is handled in the calling thread (the webhook
     request, or the polling loop), so no update is ever handled by a background
@@ -234,7 +234,10 @@ def edit_message(chat_id: int, message_id: int, text: str, markup=None) -> bool:
         return False
     for attempt in range(MAX_RETRIES_429 + 1):
         try:
-            bot.edit_message_text(
+            # apihelper's call, not TeleBot's: the edited message Telegram sends back
+            # (its text and keyboard) would be parsed into objects nobody reads.
+            apihelper.edit_message_text(
+                bot.token,
                 text,
                 chat_id=chat_id,
                 message_id=message_id,
