@@ -14,9 +14,13 @@ def _fresh_cache():
     # Login and API throttles count in the cache: no test inherits another's count.
     from django.core.cache import cache
 
+    from billing.catalogue import catalogue_forget
+
     cache.clear()
+    catalogue_forget()  # the plans a test's rolled-back rows left in memory
     yield
     cache.clear()
+    catalogue_forget()
 
 
 @pytest.fixture

@@ -6,6 +6,8 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from moonvpn.queries import PreparedLookup
+
 User = get_user_model()
 
 
@@ -22,30 +24,28 @@ def customer_register(
     last_name: str = "",
     username: str = "",
     language_code: str | None = None,
-    select_related: tuple[str, ...] = (),
+    lookup: PreparedLookup | None = None,
 ) -> tuple["User", bool]:
     """Find or create the customer of a Telegram user and refresh their profile.
 
     Returns (user, created). Called on every update, so an unchanged profile costs one
     query; the language is only chosen at creation (afterwards the customer picks it).
-    A customer who writes to us again has evidently unblocked the bot. ``select_related``
-    fetches what the caller needs about the user in that same query.
+    A customer who writes to us again has evidently unblocked the bot. ``lookup``
+    finds the user by Telegram id with whatever else the caller needs in that same
+    query (an annotation); it is prepared once (moonvpn.queries.PreparedLookup).
     """
     profile = {
         "first_name": (first_name or "")[:150],
         "last_name": (last_name or "")[:150],
         "telegram_username": (username or "")[:64],
     }
-    users = User.objects.select_related(*select_related).filter(telegram_id=telegram_id)
-    # telegram_id is unique: no ORDER BY (first() would add one, and compiling it is a
-    # good part of this query's CPU, paid on every update).
-    user = next(iter(users[:1]), None)
+    user = (lookup or _BY_TELEGRAM_ID).first(telegram_id)
     if user is None:
         user = _customer_create(telegram_id, profile, language_from_telegram(language_code))
         if user is not None:
             return user, True
         # Two first updates of the same person raced; the other one created the row.
-        user = users.get()
+        user = User.objects.get(telegram_id=telegram_id)
     changed = {name: value for name, value in profile.items() if getattr(user, name) != value}
     if user.has_blocked_bot:
         changed["has_blocked_bot"] = False
@@ -54,6 +54,9 @@ def customer_register(
         for name, value in changed.items():
             setattr(user, name, value)
     return user, False
+
+
+_BY_TELEGRAM_ID = PreparedLookup(lambda telegram_id: User.objects.filter(telegram_id=telegram_id))
 
 
 def _customer_create(telegram_id: int, profile: dict, language: str):

@@ -10,3 +10,8 @@ class BillingConfig(AppConfig):
     def ready(self):
         # The growth pages live in their own module (billing/admin_growth.py).
         from billing import admin_growth  # noqa: F401
+
+        # Signals are connected once the models are loaded.
+        from billing.catalogue import connect_signals
+
+        connect_signals()

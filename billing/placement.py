@@ -63,7 +63,12 @@ def order_place(order: Order, plan: Plan | None = None) -> Order:
     panels = [p for p in locked if p.is_candidate]
     if not panels:
         return order
-    taken = places_taken(p.pk for p in panels)
+    if len(panels) == 1 and not panels[0].capacity:
+        # One candidate with no limit: nothing to choose between and no room to check,
+        # so the count (a query on every purchase at most locations) is not needed.
+        taken = {panels[0].pk: 0}
+    else:
+        taken = places_taken(p.pk for p in panels)
     best = max(panels, key=lambda p: (_free(p, taken[p.pk]), -taken[p.pk], -p.pk))
     if _free(best, taken[best.pk]) <= 0 or best.pk == order.panel_id:
         return order

@@ -57,6 +57,13 @@ def own_account(ctx: Ctx, account_id: int) -> ClientAccount | None:
 
 
 def pending_input(user) -> PendingInput | None:
+    """What the customer was asked to type, if anything.
+
+    A user read by handlers.CUSTOMER carries ``pending_input_pk``: None means nothing
+    is pending, with no query spent on finding that out.
+    """
+    if getattr(user, "pending_input_pk", 0) is None:
+        return None
     try:
         return user.pending_input
     except PendingInput.DoesNotExist:
@@ -68,3 +75,4 @@ def forget_pending_input(user) -> None:
     if pending is not None:
         pending.delete()
         user.pending_input = None
+        user.pending_input_pk = None

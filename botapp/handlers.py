@@ -10,8 +10,8 @@ in their language, never a traceback.
 import logging
 
 from django.conf import settings
+from django.db.models import F
 from django.utils import timezone, translation
-from telebot import util
 
 from accounts.models import User
 from accounts.services import customer_register, referral_bind
@@ -36,16 +36,20 @@ from botapp.conversations import (
     wallet,
 )
 from botapp.models import PendingInput
+from moonvpn.queries import PreparedLookup
 
 log = logging.getLogger(__name__)
 
 OPERATOR_ACTIONS = {"approve", "reject", "reject_reason", "review"}
 
 
-def register(bot) -> None:
-    bot.message_handler(func=lambda m: True, content_types=util.content_type_media)(on_message)
-    bot.callback_query_handler(func=lambda q: True)(on_callback)
-    bot.my_chat_member_handler(func=lambda u: True)(on_chat_member)
+# Every update needs to know whether a typed answer is expected: the same query says
+# (botapp.context.pending_input reads the row only when there is one).
+CUSTOMER = PreparedLookup(
+    lambda telegram_id: User.objects.annotate(pending_input_pk=F("pending_input__pk")).filter(
+        telegram_id=telegram_id
+    )
+)
 
 
 def _customer(from_user, *, with_created=False):
@@ -55,8 +59,7 @@ def _customer(from_user, *, with_created=False):
         last_name=from_user.last_name or "",
         username=from_user.username or "",
         language_code=from_user.language_code,
-        # Every update needs to know whether a typed answer is expected: same query.
-        select_related=("pending_input",),
+        lookup=CUSTOMER,
     )
     return (user, created) if with_created else user
 

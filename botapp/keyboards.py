@@ -2,7 +2,7 @@
 
 from telebot.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from billing.selectors import trial_plan
+from billing.catalogue import catalogue
 from botapp import texts
 from botapp.callbacks import encode
 from panels.models import ClientAccount
@@ -21,7 +21,7 @@ def _markup(rows) -> InlineKeyboardMarkup:
 
 def menu() -> InlineKeyboardMarkup:
     rows = [[_button(texts.BTN_BUY, "buy")]]
-    if trial_plan() is not None:  # offered while a trial plan is active
+    if catalogue().trial is not None:  # offered while a trial plan is active
         rows.append([_button(texts.BTN_TRIAL, "trial")])
     rows += [
         [_button(texts.BTN_SERVICES, "services"), _button(texts.BTN_WALLET, "wallet")],

@@ -11,7 +11,7 @@ import threading
 import requests
 from telebot import apihelper
 
-from botapp.router import get_bot
+from botapp.telegram import get_bot
 from botapp.updates import process_updates
 from moonvpn.redact import redact
 

@@ -1,27 +1,28 @@
-"""The bot's one router: this process's bot with every conversation's handlers on it.
+"""The bot's one router: which handler takes each kind of update.
 
-botapp.telegram is the transport (sending, used by every layer that talks to Telegram);
-this module wires the update handlers (botapp.handlers and the conversations it routes
-to) onto the same bot. Whoever processes updates (webhook view, polling, set_webhook)
-takes the bot from here.
+Telegram sends us three kinds (polling asks for just these, ``ALLOWED_UPDATES``): a
+message, a button press, and the customer blocking or unblocking the bot. Each goes
+straight to its entry point in botapp.handlers, which routes on to the conversations
+(botapp/conversations/). telebot parses updates and sends; its handler registry is
+not used, since a filter and a middleware pass per update bought nothing here.
+The webhook and polling both come in through botapp.updates.
 """
 
-import threading
+from telebot import types, util
 
-from telebot import TeleBot
+from botapp.handlers import on_callback, on_chat_member, on_message
 
-from botapp import telegram as tg
-from botapp.handlers import register
-
-_lock = threading.Lock()
-_registered: set[int] = set()
+# Messages of other kinds (service messages: a pinned message, a new chat title) are
+# not the customer talking to us, and are ignored.
+MESSAGE_TYPES = frozenset(util.content_type_media)
 
 
-def get_bot() -> TeleBot:
-    bot = tg.get_bot()
-    if id(bot) not in _registered:
-        with _lock:
-            if id(bot) not in _registered:
-                register(bot)
-                _registered.add(id(bot))
-    return bot
+def route(update: types.Update) -> None:
+    """Hand one parsed update to its handler (the handlers never raise)."""
+    if update.message is not None:
+        if update.message.content_type in MESSAGE_TYPES:
+            on_message(update.message)
+    elif update.callback_query is not None:
+        on_callback(update.callback_query)
+    elif update.my_chat_member is not None:
+        on_chat_member(update.my_chat_member)

@@ -9,6 +9,7 @@ must never undo a payment or crash a handler.
 
 import contextvars
 import logging
+import os
 import re
 import threading
 import time
@@ -51,9 +52,14 @@ def _send(method, url, *, params=None, files=None, timeout=None, proxies=None):
     telebot puts them in the query string, where urllib3 re-checks the long URL (the
     text and the keyboard's JSON, percent-encoded) character by character: that was a
     sixth of the CPU of a menu update. Telegram takes either; uploads stay as they were.
+    The proxy and CA settings of the environment are read once (``_environment``), not
+    on every call as requests does by itself; ``apihelper.proxy``, when set, wins.
     """
     # telebot's own per-thread session: the same connection reuse as without us.
     session = apihelper._get_req_session()
+    session.trust_env = False  # what it would read is passed below
+    env_proxies, verify = _environment()
+    proxies = env_proxies if proxies is None else proxies
     if method == "post" and not files:
         return session.request(
             method,
@@ -62,10 +68,29 @@ def _send(method, url, *, params=None, files=None, timeout=None, proxies=None):
             headers=_FORM,
             timeout=timeout,
             proxies=proxies,
+            verify=verify,
         )
     return session.request(
-        method, url, params=params, files=files, timeout=timeout, proxies=proxies
+        method, url, params=params, files=files, timeout=timeout, proxies=proxies, verify=verify
     )
+
+
+_read_environment: tuple[str, dict, bool | str] | None = None
+
+
+def _environment() -> tuple[dict, bool | str]:
+    """HTTP(S)_PROXY, ALL_PROXY, NO_PROXY and REQUESTS_CA_BUNDLE, as requests reads them.
+
+    Read once per TELEGRAM_API_URL, as the process starts: a server that reaches
+    Telegram through a proxy (common where Telegram is filtered) keeps doing so.
+    """
+    global _read_environment
+    base = settings.TELEGRAM_API_URL
+    if _read_environment is None or _read_environment[0] != base:
+        proxies = requests.utils.get_environ_proxies(base)
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        _read_environment = (base, proxies, bundle or True)
+    return _read_environment[1], _read_environment[2]
 
 
 _FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -100,7 +125,7 @@ def _form_body(params: dict) -> bytes:
 
 
 def get_bot() -> TeleBot:
-    """This process's bot, for sending (botapp.router.get_bot adds the handlers).
+    """This process's bot: telebot, for sending (botapp.router routes what arrives).
 
     threaded=False: each update is handled in the calling thread (the webhook
     request, or the polling loop), so no update is ever handled by a background
@@ -209,7 +234,10 @@ def edit_message(chat_id: int, message_id: int, text: str, markup=None) -> bool:
         return False
     for attempt in range(MAX_RETRIES_429 + 1):
         try:
-            bot.edit_message_text(
+            # apihelper's call, not TeleBot's: the edited message Telegram sends back
+            # (its text and keyboard) would be parsed into objects nobody reads.
+            apihelper.edit_message_text(
+                bot.token,
                 text,
                 chat_id=chat_id,
                 message_id=message_id,

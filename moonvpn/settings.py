@@ -223,6 +223,9 @@ TELEGRAM_WEBHOOK_SECRET = env.str("TELEGRAM_WEBHOOK_SECRET", default="")
 BOT_MODE = env.str("BOT_MODE", default="polling").strip().lower()
 if BOT_MODE not in ("polling", "webhook"):
     _fail(f"BOT_MODE must be polling or webhook, not {BOT_MODE!r}")
+# Seconds each process keeps the plans on sale in memory for the bot's menus
+# (billing/catalogue.py); a plan saved in the same process is seen at once.
+CATALOGUE_SECONDS = env.float("CATALOGUE_SECONDS", default=5.0)
 try:
     ADMIN_TELEGRAM_IDS = [int(x) for x in env.list("ADMIN_TELEGRAM_IDS", default=[]) if x]
 except ValueError:

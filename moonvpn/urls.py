@@ -27,6 +27,8 @@ class ConsoleJavaScriptCatalog(JavaScriptCatalog):
 
 
 urlpatterns = [
+    # First: every bot update comes here (in webhook mode), so it is matched first.
+    path("telegram/", include("botapp.urls")),
     # Before the admin's own login: the same view, refusing password guessing.
     path("admin/login/", throttling.admin_login),
     # The home page is the operator's work queue (ops/console_home.py), then the app list.
@@ -41,7 +43,6 @@ urlpatterns = [
     # The operators' language switch (the form in the console's header).
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("moonvpn.api_urls")),
-    path("telegram/", include("botapp.urls")),
     # The customer's one subscription (SITE_URL/sub/<token>/), every service on every panel.
     path("sub/<str:token>/", subscription_view, name="subscription"),
     # MEDIA_ROOT is never served as a folder: it holds receipt photos and QR codes

@@ -43,11 +43,14 @@ class ProvisionResult:
     error: str = ""
 
 
-def order_claim(order_id: int, *, order: Order | None = None) -> bool:
+def order_claim(order_id: int, *, order: Order | None = None, reserve: dict | None = None) -> bool:
     """Take the order's provisioning lease (a compare-and-set), or say another holds it.
 
     Given the ``order`` as just read, the claim also requires its attempt count to be
     unchanged since, and sets the claimed lease and count on it: no re-read is needed.
+    ``reserve`` (client identifiers for an order that has none yet) is written in the
+    same statement, on the condition that none were written meanwhile: whoever holds
+    the lease has the order's identifiers, and they never change afterwards.
     """
     now = timezone.now()
     claim = Order.objects.filter(pk=order_id, status=Order.Status.PAID).filter(
@@ -55,13 +58,18 @@ def order_claim(order_id: int, *, order: Order | None = None) -> bool:
     )
     if order is None:
         return claim.update(provisioning_until=now + LEASE, attempts=F("attempts") + 1) == 1
+    reserve = reserve or {}
+    if reserve:
+        claim = claim.filter(client_uuid="")
     claimed = claim.filter(attempts=order.attempts).update(
-        provisioning_until=now + LEASE, attempts=order.attempts + 1
+        provisioning_until=now + LEASE, attempts=order.attempts + 1, **reserve
     )
     if claimed != 1:
         return False
     order.provisioning_until = now + LEASE
     order.attempts += 1
+    for name, value in reserve.items():
+        setattr(order, name, value)
     return True
 
 

@@ -45,24 +45,22 @@ from panels.xui import (
 log = logging.getLogger(__name__)
 
 
-def order_reserve_client(order: Order) -> Order:
-    """Give the order the identifiers its panel client will have (once, before any call)."""
+def client_identifiers(order: Order) -> dict:
+    """The identifiers the order's panel client will have, if it has none yet (else {}).
+
+    They are written with the provisioning lease (``order_claim``), before any panel
+    call, so that a retry after a lost answer looks the same client up.
+    """
     if order.client_uuid and order.client_email and order.client_sub_id:
-        return order
+        return {}
     inbound = order.inbound
     (key,) = new_client_secret(inbound.protocol, inbound.settings).values()
     tag = order.user.telegram_id or order.user_id
-    reserved = {
+    return {
         "client_uuid": key,
         "client_email": f"mv{tag}-{order.pk}".lower(),
         "client_sub_id": secrets.token_hex(8),
     }
-    if Order.objects.filter(pk=order.pk, client_uuid="").update(**reserved):
-        for name, value in reserved.items():
-            setattr(order, name, value)
-    else:  # another attempt reserved them first: use its identifiers
-        order.refresh_from_db(fields=list(reserved))
-    return order
 
 
 def panel_client_object(*, order: Order, expires_at) -> dict:
@@ -137,12 +135,13 @@ def order_provision(*, order_id: int) -> ProvisionResult:
         return ProvisionResult(Outcome.DELIVERED, order, account)
     if order.status != Order.Status.PAID or order.kind == Order.Kind.TOPUP:
         return ProvisionResult(Outcome.NOT_PAID, order)
-    if not order_claim(order.pk, order=order):  # sets the lease and attempts on order
+    # A renewal or add-on changes an existing client: it needs no identifiers.
+    reserve = None if renewal else client_identifiers(order)
+    # Sets the lease, the attempt count and any new identifiers on ``order``.
+    if not order_claim(order.pk, order=order, reserve=reserve):
         return ProvisionResult(Outcome.BUSY, order)
     if renewal:
-        # A renewal or add-on changes an existing client instead of creating one.
         return order_apply(order)
-    order_reserve_client(order)
     expires_at = timezone.now() + timedelta(days=order.plan.duration_days)
     try:
         client = _create_on_panel(order, panel_client_object(order=order, expires_at=expires_at))
@@ -169,25 +168,25 @@ def order_provision(*, order_id: int) -> ProvisionResult:
                 provisioning_until=None,
                 last_error="",
             )
-            # Look before adding, under both locks; a failed insert aborts the whole
-            # block (caught below), so it needs no savepoint of its own.
-            account = ClientAccount.objects.filter(order=order).first()
-            if account is None:
-                account = ClientAccount.objects.create(
-                    order=order,
-                    user=order.user,
-                    plan=order.plan,
-                    panel=order.panel,
-                    inbound=order.inbound,
-                    uuid=key or client.get("id") or order.client_uuid,
-                    email=order.client_email,
-                    sub_id=client.get("subId") or order.client_sub_id,
-                    config_url=config_url,
-                    subscription_url=sub_url,
-                    qr_code_path=qr_path,
-                    traffic_limit_bytes=order.plan.traffic_bytes,
-                    expires_at=expires_at,
-                )
+            # No account can exist for this order yet: the only one ever made for an
+            # order is made here, in the transaction that fulfils the order, and the
+            # compare-and-set above found it unfulfilled. (Were one there, the insert
+            # would fail on the one-to-one and the attempt be retried: never a second.)
+            account = ClientAccount.objects.create(
+                order=order,
+                user=order.user,
+                plan=order.plan,
+                panel=order.panel,
+                inbound=order.inbound,
+                uuid=key or client.get("id") or order.client_uuid,
+                email=order.client_email,
+                sub_id=client.get("subId") or order.client_sub_id,
+                config_url=config_url,
+                subscription_url=sub_url,
+                qr_code_path=qr_path,
+                traffic_limit_bytes=order.plan.traffic_bytes,
+                expires_at=expires_at,
+            )
     except IntegrityError as exc:
         order.refresh_from_db()  # the fulfilment above was rolled back with the insert
         return order_failed(order, f"could not save the account: {exc}")

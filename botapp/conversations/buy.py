@@ -4,6 +4,7 @@ import logging
 
 from billing import selectors
 from billing import services as billing
+from billing.catalogue import catalogue
 from billing.models import Order
 from billing.placement import location_inbounds, one_per_location
 from botapp import keyboards, notify, renewal, texts
@@ -17,7 +18,7 @@ log = logging.getLogger(__name__)
 
 def _stale(ctx: Ctx, reason) -> None:
     """A button from an old message: say why, and offer what is on sale now."""
-    plans = list(billing.plans_for_sale())
+    plans = list(catalogue(fresh=True).plans)
     if plans:
         ctx.show(texts.choose_again(reason) + "\n\n" + texts.choose_plan(), keyboards.plans(plans))
     else:
@@ -35,7 +36,7 @@ def _plan_for_sale(ctx: Ctx, plan_id: int):
 def show_plans(ctx: Ctx) -> None:
     if not channel_gate(ctx, "buy"):
         return
-    plans = list(billing.plans_for_sale())
+    plans = list(catalogue().plans)
     if not plans:
         ctx.show(texts.no_plans(), keyboards.back_to_menu())
         return
@@ -49,7 +50,7 @@ def show_locations(ctx: Ctx, plan_id: int) -> None:
     # Panels of one location are one button: placement picks the panel at payment.
     panels = one_per_location(list(billing.panels_for_sale(plan=plan)))
     if not panels:
-        ctx.show(texts.no_locations(), keyboards.plans(list(billing.plans_for_sale())))
+        ctx.show(texts.no_locations(), keyboards.plans(list(catalogue(fresh=True).plans)))
         return
     ctx.show(texts.choose_location(plan), keyboards.locations(plan, panels))
 

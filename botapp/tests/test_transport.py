@@ -184,3 +184,74 @@ def test_the_api_url_setting_points_the_bot_at_any_server(tg, settings):
     configure_api()
     assert apihelper.API_URL == "http://127.0.0.1:8081/bot{0}/{1}"
     assert apihelper.FILE_URL == "http://127.0.0.1:8081/file/bot{0}/{1}"
+
+
+class _ForwardProxy:
+    """A plain HTTP forward proxy on 127.0.0.1 that counts what passes through it."""
+
+    def __init__(self):
+        import http.client
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import urlsplit
+
+        passed = self.passed = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def _forward(self):
+                target = urlsplit(self.path)  # a proxy is sent the absolute URL
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                passed.append(target.path)
+                upstream = http.client.HTTPConnection(target.hostname, target.port, timeout=10)
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
+                upstream.request(self.command, target.path, body=body, headers=headers)
+                answer = upstream.getresponse()
+                data = answer.read()
+                self.send_response(answer.status)
+                self.send_header("Content-Type", answer.getheader("Content-Type", ""))
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                upstream.close()
+
+            do_GET = do_POST = _forward
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_the_bot_reaches_telegram_through_the_environment_s_proxy(bot, tg, monkeypatch):
+    """Where Telegram is filtered the server reaches it through HTTP(S)_PROXY: the
+    environment is read once, and every Bot API call still goes through the proxy."""
+    from telebot import apihelper
+
+    from botapp import telegram
+
+    proxy = _ForwardProxy()
+    try:
+        monkeypatch.setattr(apihelper, "proxy", None)  # the stand-in's own bypass, off
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.setenv("http_proxy", proxy.url)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        monkeypatch.setattr(telegram, "_read_environment", None)  # as a process starts
+        bot.send(JOHN, "/start")
+        bot.press(JOHN, "Help")
+        assert tg.chat_history(JOHN), "the menu never reached Telegram"
+        sent = [path.rsplit("/", 1)[-1] for path in proxy.passed]
+        assert "sendMessage" in sent and "editMessageText" in sent
+        # NO_PROXY names Telegram's host: the calls go direct, once the process restarts.
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        monkeypatch.setattr(telegram, "_read_environment", None)
+        before = len(proxy.passed)
+        bot.press_data(JOHN, "m")
+        assert len(proxy.passed) == before
+    finally:
+        proxy.close()
