@@ -12,6 +12,7 @@ purchase with a warm session.
 
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -26,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CUSTOMER = 4242
 UPDATES = 3000
 SENDERS = 4
+ROUNDS = 3
 WORKERS = 2  # one per core of the 2-core machine the target is set for
 
 
@@ -241,11 +243,20 @@ def main():
 
     stand = start_standins()
     try:
-        floor = bench_throughput(stand, "bench.floor_settings")
-        moonvpn = bench_throughput(stand)
+        # Floor and MoonVPN take turns, ROUNDS times: other work on the machine moves
+        # both figures, and the median of the rounds' ratios is what it moves least.
+        ratios = []
+        for _round in range(ROUNDS):
+            floor = bench_throughput(stand, "bench.floor_settings")
+            moonvpn = bench_throughput(stand)
+            ratios.append(moonvpn / floor)
+            print(
+                f"CPU per menu update: MoonVPN {moonvpn:.2f} ms, floor {floor:.2f} ms, "
+                f"ratio {moonvpn / floor:.2f}x"
+            )
         print(
-            f"CPU per menu update: MoonVPN {moonvpn:.2f} ms, floor {floor:.2f} ms, "
-            f"ratio {moonvpn / floor:.2f}x (target <= 1.3x)"
+            f"CPU per menu update over the floor's, median of {ROUNDS} rounds: "
+            f"{statistics.median(ratios):.2f}x (target <= 1.3x)"
         )
         bench_queries_and_panel_calls(stand)
     finally:
