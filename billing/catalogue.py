@@ -23,10 +23,11 @@ from billing.models import Plan
 class Catalogue:
     plans: tuple[Plan, ...]  # on sale, in the Buy list's order
     trial: Plan | None  # the free trial on offer (the first active trial plan)
-    read_at: float  # time.monotonic() when read
+    read_at: float  # _clock() (time.monotonic) when read
 
 
 _current: Catalogue | None = None
+_clock = time.monotonic  # a test replaces it, not the process's own clock
 
 
 def catalogue(*, fresh: bool = False) -> Catalogue:
@@ -36,7 +37,7 @@ def catalogue(*, fresh: bool = False) -> Catalogue:
     plan it offered is gone), so the list it offers next is right.
     """
     global _current
-    now = time.monotonic()
+    now = _clock()
     current = _current
     if fresh or current is None or now - current.read_at >= settings.CATALOGUE_SECONDS:
         active = list(Plan.objects.filter(is_active=True))  # one query, Plan's order

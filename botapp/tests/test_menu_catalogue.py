@@ -45,7 +45,7 @@ def test_another_process_s_change_shows_within_catalogue_seconds_and_is_never_so
 ):
     settings.CATALOGUE_SECONDS = 5
     clock = [1000.0]
-    monkeypatch.setattr(catalogue.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(catalogue, "_clock", lambda: clock[0])
     bot.send(JOHN, "/start")
     bot.press(JOHN, "Buy")
     # The console of another web worker withdraws the plan: no signal reaches us.
@@ -67,7 +67,7 @@ def test_another_process_s_change_shows_within_catalogue_seconds_and_is_never_so
 def test_the_copy_is_read_again_after_catalogue_seconds(bot, plan, settings, monkeypatch):
     settings.CATALOGUE_SECONDS = 5
     clock = [1000.0]
-    monkeypatch.setattr(catalogue.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(catalogue, "_clock", lambda: clock[0])
     bot.send(JOHN, "/start")
     bot.press(JOHN, "Buy")
     Plan.objects.filter(pk=plan.pk).update(price=175_000)  # another process's change
