@@ -26,6 +26,8 @@ from moonvpn.api import (
 
 
 class BroadcastSerializer(StaffModelSerializer):
+    """A broadcast: its text (Telegram HTML), who it goes to, and how far sending got."""
+
     class Meta:
         model = Broadcast
         fields = [

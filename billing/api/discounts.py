@@ -35,6 +35,10 @@ class DiscountCodeField(StrictCharField):
 
 
 class DiscountCodeSerializer(StaffModelSerializer):
+    """A discount code. Give ``percent_off`` (1 to 100) or ``amount_off`` (Toman), not
+    both: the other one is null. In a PATCH, giving one clears the other.
+    """
+
     code = DiscountCodeField(
         max_length=32, help_text=_("What the customer types; case does not matter.")
     )
