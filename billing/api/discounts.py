@@ -74,6 +74,8 @@ class DiscountCodeSerializer(StaffModelSerializer):
                 "help_text": _("Whole Toman; null when the code gives a percent off."),
             },
             "max_uses": {"min_value": 1},
+            "valid_from": {"help_text": _("Null: from now. A date-time from 2000 to 9000.")},
+            "valid_until": {"help_text": _("Null: never ends. A date-time from 2000 to 9000.")},
         }
 
     def validate_code(self, value):

@@ -212,3 +212,25 @@ def test_broadcasts_are_for_superusers_only_like_the_console(django_user_model, 
     broadcast.refresh_from_db()
     assert broadcast.status == "draft"
     assert Broadcast.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("when", "status"),
+    [
+        ("2027-03-21T00:00:00+03:30", 200),
+        ("0217-11-21T00:51:17.9674-09:37", 400),  # the fuzzer's: a pre-1946 offset
+        ("9999-12-31T23:59:59Z", 400),
+        (20270321, 400),
+        ("tomorrow", 400),
+    ],
+)
+def test_a_validity_date_is_a_plain_iso_date_time(staff_user, when, status):
+    code = DiscountCode.objects.create(code="WHEN", percent_off=5)
+
+    response = api_as(staff_user).patch(
+        f"/api/v1/discount-codes/{code.pk}/", {"valid_from": when}, format="json"
+    )
+
+    assert response.status_code == status, response.json()
+    if status == 200:
+        assert response.json()["valid_from"] == "2027-03-21T00:00:00+03:30"

@@ -1,6 +1,7 @@
 """Strict input types: DRF's fields taking JSON's own types only, and the base serializer."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.relations import MANY_RELATION_KWARGS
 
@@ -49,6 +50,25 @@ class StrictChoiceField(StrictTextMixin, serializers.ChoiceField):
     pass
 
 
+class StrictDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 date-time from the year 2000 to 9000.
+
+    Outside that, a time zone's offset may be historical (Tehran's +03:25:44 before
+    1946, which is not a valid RFC 3339 date-time) or run past the year 9999.
+    """
+
+    YEARS = (2000, 9000)
+
+    def to_internal_value(self, value):
+        result = super().to_internal_value(value)
+        low, high = self.YEARS
+        if not low <= result.year <= high:
+            raise serializers.ValidationError(
+                _("Use a date from the year %(low)s to %(high)s.") % {"low": low, "high": high}
+            )
+        return result
+
+
 class StrictManyRelatedField(serializers.ManyRelatedField):
     def to_internal_value(self, data):
         if not isinstance(data, list):
@@ -89,6 +109,7 @@ class StaffModelSerializer(serializers.ModelSerializer):
         models.CharField: StrictCharField,
         models.TextField: StrictCharField,
         models.URLField: StrictURLField,
+        models.DateTimeField: StrictDateTimeField,
     }
     serializer_related_field = StrictPrimaryKeyRelatedField
     serializer_choice_field = StrictChoiceField
