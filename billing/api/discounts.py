@@ -3,8 +3,8 @@
 The rule "a percent off or an amount off, not both" is the model's own
 (``DiscountCode.clean``, which the console's form runs too); the serializer calls it.
 In the schema it is said with ``anyOf`` on the request bodies, so a client (and the
-fuzzer) can tell a valid body from the schema alone. In a PATCH, giving one of the
-two clears the other: ``{"amount_off": 5000}`` turns a percent code into an amount code.
+fuzzer) can tell a valid body from the schema alone. In a PUT or PATCH, giving one
+of the two clears the other: ``{"amount_off": 5000}`` turns a percent code into an amount code.
 """
 
 import copy
@@ -36,7 +36,7 @@ class DiscountCodeField(StrictCharField):
 
 class DiscountCodeSerializer(StaffModelSerializer):
     """A discount code. Give ``percent_off`` (1 to 100) or ``amount_off`` (Toman), not
-    both: the other one is null. In a PATCH, giving one clears the other.
+    both: the other one is null. In a PUT or PATCH, giving one clears the other.
     """
 
     code = DiscountCodeField(
@@ -88,11 +88,10 @@ class DiscountCodeSerializer(StaffModelSerializer):
         return value
 
     def validate(self, attrs):
-        if self.partial:
-            # Giving one kind of discount replaces the other.
-            for kind, other in (KINDS, KINDS[::-1]):
-                if attrs.get(kind) is not None and attrs.get(other) is None:
-                    attrs[other] = None
+        # Giving one kind of discount replaces the other (PUT and PATCH alike).
+        for kind, other in (KINDS, KINDS[::-1]):
+            if attrs.get(kind) is not None and attrs.get(other) is None:
+                attrs[other] = None
         code = copy.copy(self.instance) if self.instance is not None else DiscountCode()
         for name, value in attrs.items():
             if name != "plans":

@@ -127,6 +127,10 @@ def test_a_patch_that_gives_one_kind_replaces_the_other(staff_user):
     assert api.patch(url, {"is_active": False}, format="json").status_code == 200
     code.refresh_from_db()
     assert (code.percent_off, code.amount_off, code.is_active) == (None, 20_000, False)
+    # A PUT that gives the percent (and no amount) makes it a percent code again.
+    put = api.put(url, {"code": "SWAP", "percent_off": 15}, format="json")
+    assert put.status_code == 200, put.json()
+    assert (put.json()["percent_off"], put.json()["amount_off"]) == (15, None)
 
 
 def test_a_code_is_unique_whatever_its_case_and_support_only_reads(django_user_model):
