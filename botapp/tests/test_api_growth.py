@@ -238,3 +238,13 @@ def test_a_validity_date_is_a_plain_iso_date_time(staff_user, when, status):
     assert response.status_code == status, response.json()
     if status == 200:
         assert response.json()["valid_from"] == "2027-03-21T00:00:00+03:30"
+
+
+@pytest.mark.parametrize("query", ["is_active=", "is_active=maybe", "for_new=2"])
+def test_a_filter_that_is_not_a_boolean_is_refused(staff_user, query):
+    DiscountCode.objects.create(code="ANY", percent_off=5)
+
+    response = api_as(staff_user).get(f"/api/v1/discount-codes/?{query}")
+
+    assert response.status_code == 400
+    assert api_as(staff_user).get("/api/v1/discount-codes/?is_active=true").json()["count"] == 1

@@ -40,9 +40,9 @@ class QueryParamFilter(BaseFilterBackend):
 
     ``filter_params = {"panel": "panel", "status": "status"}`` maps a query parameter
     to a model field. Values are checked against the field (an id must be a number in
-    the column's range, a status one of its choices), so a typo answers 400 instead of
-    an empty list (or a database error), and the OpenAPI schema documents each
-    parameter with its type and bounds.
+    the column's range, a status one of its choices), so a typo (or an empty value)
+    answers 400 instead of an empty list (or a database error), and the OpenAPI schema
+    documents each parameter with its type and bounds.
     """
 
     def _fields(self, view):
@@ -53,8 +53,9 @@ class QueryParamFilter(BaseFilterBackend):
     def filter_queryset(self, request, queryset, view):
         for param, field in self._fields(view):
             raw = request.query_params.get(param)
-            if raw is None or raw == "":
+            if raw is None:
                 continue
+            # An empty value is checked like any other: "?is_active=" is no boolean (400).
             queryset = queryset.filter(**{field.attname: self._parse(param, field, raw)})
         return queryset
 
