@@ -3,8 +3,9 @@
 The rule "a percent off or an amount off, not both" is the model's own
 (``DiscountCode.clean``, which the console's form runs too); the serializer calls it.
 In the schema it is said with ``anyOf`` on the request bodies, so a client (and the
-fuzzer) can tell a valid body from the schema alone. In a PUT or PATCH, giving one
-of the two clears the other: ``{"amount_off": 5000}`` turns a percent code into an amount code.
+fuzzer) can tell a valid body from the schema alone. A create or a PUT sends both
+``percent_off`` and ``amount_off``, one of them null; in a PATCH, giving one of the
+two clears the other: ``{"amount_off": 5000}`` turns a percent code into an amount code.
 """
 
 import copy
@@ -35,8 +36,9 @@ class DiscountCodeField(StrictCharField):
 
 
 class DiscountCodeSerializer(StaffModelSerializer):
-    """A discount code. Give ``percent_off`` (1 to 100) or ``amount_off`` (Toman), not
-    both: the other one is null. In a PUT or PATCH, giving one clears the other.
+    """A discount code. It gives ``percent_off`` (1 to 100) or ``amount_off`` (Toman):
+    the other one is null. Creating or replacing one sends both (one null); in a PATCH,
+    giving one clears the other.
     """
 
     code = DiscountCodeField(
@@ -65,11 +67,13 @@ class DiscountCodeSerializer(StaffModelSerializer):
         read_only_fields = ["uses", "created_at"]
         extra_kwargs = {
             "percent_off": {
+                "required": True,
                 "min_value": 1,
                 "max_value": 100,
                 "help_text": _("1 to 100; null when the code gives an amount off."),
             },
             "amount_off": {
+                "required": True,
                 "min_value": 1,
                 "help_text": _("Whole Toman; null when the code gives a percent off."),
             },
@@ -104,15 +108,18 @@ class DiscountCodeSerializer(StaffModelSerializer):
 
 
 def _one_kind(kind: str, other: str) -> dict:
-    return {"required": [kind], "properties": {kind: {"type": "integer"}, other: {"type": "null"}}}
+    return {"properties": {kind: {"type": "integer"}, other: {"type": "null"}}}
 
 
 _EITHER = [_one_kind(*KINDS), _one_kind(*KINDS[::-1])]
-# Create and replace: exactly one of percent_off and amount_off is a number.
+# Create and replace: both are sent (required), exactly one of them a number.
 EXTRA_COMPONENT_SCHEMA["DiscountCodeRequest"] = {"anyOf": _EITHER}
 # Patch: neither (the kind stays), or one number (a null for the other, or nothing).
 EXTRA_COMPONENT_SCHEMA["PatchedDiscountCodeRequest"] = {
-    "anyOf": [{"properties": {"percent_off": False, "amount_off": False}}, *_EITHER]
+    "anyOf": [
+        {"properties": {"percent_off": False, "amount_off": False}},
+        *({"required": [kind], **_one_kind(kind, other)} for kind, other in (KINDS, KINDS[::-1])),
+    ]
 }
 
 
@@ -121,12 +128,22 @@ EXTRA_COMPONENT_SCHEMA["PatchedDiscountCodeRequest"] = {
         examples=[
             OpenApiExample(
                 "10% off the first purchase",
-                value={"code": "WELCOME10", "percent_off": 10, "for_renewal": False},
+                value={
+                    "code": "WELCOME10",
+                    "percent_off": 10,
+                    "amount_off": None,
+                    "for_renewal": False,
+                },
                 request_only=True,
             ),
             OpenApiExample(
                 "50,000 Toman off, 100 uses",
-                value={"code": "NOWRUZ", "amount_off": 50000, "max_uses": 100},
+                value={
+                    "code": "NOWRUZ",
+                    "percent_off": None,
+                    "amount_off": 50000,
+                    "max_uses": 100,
+                },
                 request_only=True,
             ),
         ]
