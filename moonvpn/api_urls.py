@@ -16,11 +16,13 @@ from accounts.api import UserViewSet
 from billing.api import (
     AddOnViewSet,
     BankCardViewSet,
+    DiscountCodeViewSet,
     OrderViewSet,
     PlanViewSet,
     ReceiptViewSet,
     WalletTransactionViewSet,
 )
+from botapp.api import BroadcastViewSet
 from panels.api import ClientAccountViewSet, InboundViewSet, PanelViewSet
 from panels.api_drift import PanelDriftViewSet
 
@@ -36,6 +38,8 @@ router.register("receipts", ReceiptViewSet, basename="receipt")
 router.register("bank-cards", BankCardViewSet, basename="bankcard")
 router.register("wallet-transactions", WalletTransactionViewSet, basename="wallettransaction")
 router.register("panel-drift", PanelDriftViewSet, basename="paneldrift")
+router.register("discount-codes", DiscountCodeViewSet, basename="discountcode")
+router.register("broadcasts", BroadcastViewSet, basename="broadcast")
 
 urlpatterns = [
     # OpenAPI 3.1 (JSON), and two readers of it served from drf-spectacular-sidecar.

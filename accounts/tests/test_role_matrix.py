@@ -18,6 +18,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.tests.samples import make_world
+from botapp.models import Broadcast
 from moonvpn.api_urls import router
 from panels.models import Panel
 
@@ -221,6 +222,19 @@ EXPECTED = {
     "api:bankcard:destroy": "FA",
     "api:wallettransaction:list": "RFA",
     "api:wallettransaction:retrieve": "RFA",
+    # Discount codes, like their console page: Finance manages them, Support reads them.
+    "api:discountcode:list": "SFA",
+    "api:discountcode:retrieve": "SFA",
+    "api:discountcode:create": "FA",
+    "api:discountcode:update": "FA",
+    "api:discountcode:partial_update": "FA",
+    "api:discountcode:destroy": "FA",
+    # Broadcasts, like the console: superusers only (queue and cancel take change_broadcast).
+    "api:broadcast:list": "A",
+    "api:broadcast:retrieve": "A",
+    "api:broadcast:create": "A",
+    "api:broadcast:queue": "A",
+    "api:broadcast:cancel": "A",
 }
 
 # How to call each of the console's own views: method and the object it is about.
@@ -327,6 +341,8 @@ def objects(world):
         "order": world.order,
         "wallettransaction": world.credit,
         "addon": world.addon,
+        "discountcode": world.discount,
+        "broadcast": Broadcast.objects.first(),
     }
 
 

@@ -1,0 +1,146 @@
+"""Staff REST API for broadcasts: write a draft, queue it for sending, cancel it.
+
+The same services as the console's Send and Cancel actions (botapp.broadcasts), with
+the same permissions: the console's actions take ``change_broadcast`` (no role has
+it: superusers only, until a group is given it). ``manage.py send_broadcasts`` sends
+what is queued.
+"""
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from botapp.broadcasts import BroadcastError, broadcast_cancel, broadcast_queue
+from botapp.models import Broadcast
+from moonvpn.api import (
+    Conflict,
+    QueryParamFilter,
+    StaffModelSerializer,
+    StaffSearchFilter,
+    StaffViewSetMixin,
+    idempotent,
+    no_input,
+)
+
+
+class BroadcastSerializer(StaffModelSerializer):
+    """A broadcast: its text (Telegram HTML), who it goes to, and how far sending got."""
+
+    class Meta:
+        model = Broadcast
+        fields = [
+            "id",
+            "text",
+            "audience",
+            "expired_days",
+            "status",
+            "total",
+            "sent",
+            "failed",
+            "blocked",
+            "created_by",
+            "created_at",
+            "queued_at",
+            "finished_at",
+        ]
+        read_only_fields = [
+            "status",
+            "total",
+            "sent",
+            "failed",
+            "blocked",
+            "created_by",
+            "created_at",
+            "queued_at",
+            "finished_at",
+        ]
+        extra_kwargs = {"expired_days": {"max_value": 3650}, "text": {"max_length": 4096}}
+
+
+class NoInputSerializer(serializers.Serializer):
+    """The action needs no input."""
+
+
+@extend_schema_view(
+    create=extend_schema(
+        examples=[
+            OpenApiExample(
+                "To customers whose service expired this week",
+                value={
+                    "text": "<b>We miss you!</b> Renew today for 10% off: code BACK10",
+                    "audience": "expired",
+                    "expired_days": 7,
+                },
+                request_only=True,
+            )
+        ]
+    )
+)
+class BroadcastViewSet(
+    StaffViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """A broadcast is created as a draft; queue sends it (once), cancel stops it.
+
+    total/sent/failed/blocked show the progress while send_broadcasts works.
+    """
+
+    queryset = Broadcast.objects.order_by("-created_at", "-pk")
+    serializer_class = BroadcastSerializer
+    filter_backends = [QueryParamFilter, StaffSearchFilter]
+    filter_params = {"status": "status", "audience": "audience"}
+    search_fields = ["text"]
+
+    def perform_create(self, serializer):
+        serializer.save(created_by=self.request.user)
+
+    def _answer(self, broadcast):
+        return Response(BroadcastSerializer(broadcast, context=self.get_serializer_context()).data)
+
+    @action(
+        detail=True,
+        methods=["post"],
+        serializer_class=NoInputSerializer,
+        response_serializer_class=BroadcastSerializer,
+        required_perms=["botapp.view_broadcast", "botapp.change_broadcast"],
+    )
+    @idempotent
+    def queue(self, request, pk=None):
+        """Send a draft to its audience (the console's Send): it becomes queued.
+
+        Only a draft can be sent, once: anything else answers 409.
+        """
+        no_input(request)
+        broadcast = self.get_object()
+        try:
+            broadcast = broadcast_queue(broadcast_id=broadcast.pk)
+        except BroadcastError as exc:
+            raise Conflict(
+                _("%(b)s is not a draft: only a draft can be sent.") % {"b": broadcast}
+            ) from exc
+        return self._answer(broadcast)
+
+    @action(
+        detail=True,
+        methods=["post"],
+        serializer_class=NoInputSerializer,
+        response_serializer_class=BroadcastSerializer,
+        required_perms=["botapp.view_broadcast", "botapp.change_broadcast"],
+    )
+    def cancel(self, request, pk=None):
+        """Stop a draft, queued or sending broadcast (the console's Cancel).
+
+        Messages already sent stay sent. A finished one answers 409.
+        """
+        no_input(request)
+        broadcast = self.get_object()
+        try:
+            broadcast = broadcast_cancel(broadcast_id=broadcast.pk)
+        except BroadcastError as exc:
+            raise Conflict(_("%(b)s is already finished.") % {"b": broadcast}) from exc
+        return self._answer(broadcast)
