@@ -9,8 +9,8 @@ from moonvpn.api import (
     StaffModelSerializer,
     StaffViewSetMixin,
 )
+from panels.live import inbound_live_clients
 from panels.models import Inbound
-from panels.services import inbound_live_clients
 
 
 class InboundSerializer(StaffModelSerializer):

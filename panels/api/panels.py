@@ -1,6 +1,6 @@
 """Staff REST API for panels: CRUD (the secrets write-only), sync and test connection.
 
-The actions call the same services as the console (panels.services): a panel that
+The actions call the same services as the console (panels.sync, panels.health): a panel that
 cannot be reached answers the panel's reason and changes nothing here.
 """
 
@@ -27,8 +27,9 @@ from moonvpn.api import (
     idempotent,
     no_input,
 )
+from panels.health import panel_test_connection
 from panels.models import ApiGeneration, ClientAccount, Panel
-from panels.services import panel_sync, panel_test_connection
+from panels.sync import panel_sync
 from panels.xui import PanelError, error_summary
 
 SECRET_FIELDS = ("username", "password", "api_token")
