@@ -56,7 +56,6 @@ class BroadcastSerializer(StaffModelSerializer):
             "queued_at",
             "finished_at",
         ]
-        extra_kwargs = {"expired_days": {"max_value": 3650}, "text": {"max_length": 4096}}
 
 
 class NoInputSerializer(serializers.Serializer):

@@ -1,6 +1,7 @@
 """The bot's own rows: what a customer was asked to type, and what they were told once."""
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -85,14 +86,20 @@ class Broadcast(models.Model):
         DONE = "done", _("done")
         CANCELLED = "cancelled", _("cancelled")
 
+    # One Telegram message at most (4096 characters), in the console and the API alike.
     text = models.TextField(
-        _("text"), help_text=_("Telegram HTML: <b>, <i>, <u>, <s>, <code>, <pre>, <a href>.")
+        _("text"),
+        max_length=4096,
+        help_text=_("Telegram HTML: <b>, <i>, <u>, <s>, <code>, <pre>, <a href>."),
     )
     audience = models.CharField(
         _("audience"), max_length=10, choices=Audience.choices, default=Audience.EVERYONE
     )
     expired_days = models.PositiveIntegerField(
-        _("expired in the last (days)"), default=7, help_text=_("For the 'expired' audience.")
+        _("expired in the last (days)"),
+        default=7,
+        validators=[MaxValueValidator(3650)],
+        help_text=_("For the 'expired' audience."),
     )
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.DRAFT

@@ -17,6 +17,19 @@ from panels.models import ClientAccount
 pytestmark = pytest.mark.django_db
 
 
+def test_the_console_refuses_what_telegram_would(admin_client):
+    """One message is at most 4096 characters; the API has the same limits (its
+    serializer comes from the same model fields)."""
+    add = admin_client.post(
+        reverse("admin:botapp_broadcast_add"),
+        {"text": "x" * 4097, "audience": "expired", "expired_days": 3651},
+    )
+    assert add.status_code == 200  # the form again, with its errors
+    errors = add.context["adminform"].form.errors
+    assert set(errors) == {"text", "expired_days"}
+    assert not Broadcast.objects.exists()
+
+
 class FakeClock:
     """A pacer's clock that only moves when it sleeps: the rate is checked exactly."""
 
