@@ -7,7 +7,15 @@ from django.contrib import admin, messages
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from botapp.broadcasts import BroadcastError, audience, broadcast_cancel, broadcast_queue
+from botapp.broadcasts import (
+    IN_FLIGHT,
+    BroadcastError,
+    audience,
+    broadcast_cancel,
+    broadcast_delete,
+    broadcast_edit,
+    broadcast_queue,
+)
 from botapp.models import Broadcast
 
 # The tags Telegram's HTML parse mode knows; anything else is shown escaped, as text.
@@ -62,10 +70,48 @@ class BroadcastAdmin(admin.ModelAdmin):
             return False
         return super().has_change_permission(request, obj)
 
+    def has_delete_permission(self, request, obj=None):
+        # A queued or sending broadcast is cancelled first (botapp.broadcasts).
+        if obj is not None and obj.status in IN_FLIGHT:
+            return False
+        return super().has_delete_permission(request, obj)
+
     def save_model(self, request, obj, form, change):
         if not change:
             obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+            super().save_model(request, obj, form, change)
+            return
+        try:
+            broadcast_edit(
+                broadcast_id=obj.pk,
+                text=obj.text,
+                audience=obj.audience,
+                expired_days=obj.expired_days,
+            )
+        except BroadcastError:
+            self.message_user(
+                request,
+                _("%(b)s was sent meanwhile: it is no longer a draft, so it was not changed.")
+                % {"b": obj},
+                messages.ERROR,
+            )
+
+    def delete_model(self, request, obj):
+        self._delete(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for broadcast in queryset:
+            self._delete(request, broadcast)
+
+    def _delete(self, request, broadcast):
+        try:
+            broadcast_delete(broadcast_id=broadcast.pk)
+        except BroadcastError:
+            self.message_user(
+                request,
+                _("%(b)s is being sent: cancel it first; it was not deleted.") % {"b": broadcast},
+                messages.WARNING,
+            )
 
     @admin.display(description=_("preview"))
     def preview(self, obj):

@@ -12,7 +12,13 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from botapp.broadcasts import BroadcastError, broadcast_cancel, broadcast_queue
+from botapp.broadcasts import (
+    BroadcastError,
+    broadcast_cancel,
+    broadcast_delete,
+    broadcast_edit,
+    broadcast_queue,
+)
 from botapp.models import Broadcast
 from moonvpn.api import (
     Conflict,
@@ -82,12 +88,18 @@ class BroadcastViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
     """A broadcast is created as a draft; queue sends it (once), cancel stops it.
 
-    total/sent/failed/blocked show the progress while send_broadcasts works.
+    Only a draft is edited (409 otherwise); a queued or sending one is cancelled, not
+    deleted (409). total/sent/failed/blocked show the progress while send_broadcasts
+    works.
     """
+
+    update_conflicts = True  # the schema documents 409 on PUT and PATCH
 
     queryset = Broadcast.objects.order_by("-created_at", "-pk")
     serializer_class = BroadcastSerializer
@@ -97,6 +109,26 @@ class BroadcastViewSet(
 
     def perform_create(self, serializer):
         serializer.save(created_by=self.request.user)
+
+    def perform_update(self, serializer):
+        broadcast, data = serializer.instance, serializer.validated_data
+        try:
+            serializer.instance = broadcast_edit(
+                broadcast_id=broadcast.pk,
+                text=data.get("text", broadcast.text),
+                audience=data.get("audience", broadcast.audience),
+                expired_days=data.get("expired_days", broadcast.expired_days),
+            )
+        except BroadcastError as exc:
+            raise Conflict(
+                _("%(b)s is not a draft: only a draft can be edited.") % {"b": broadcast}
+            ) from exc
+
+    def perform_destroy(self, instance):
+        try:
+            broadcast_delete(broadcast_id=instance.pk)
+        except BroadcastError as exc:
+            raise Conflict(_("%(b)s is being sent: cancel it first.") % {"b": instance}) from exc
 
     def _answer(self, broadcast):
         return Response(BroadcastSerializer(broadcast, context=self.get_serializer_context()).data)

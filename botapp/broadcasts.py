@@ -54,6 +54,31 @@ def broadcast_cancel(*, broadcast_id: int) -> Broadcast:
     return Broadcast.objects.get(pk=broadcast_id)
 
 
+# send_broadcasts is working on these: they are cancelled, not edited or deleted.
+IN_FLIGHT = (Broadcast.Status.QUEUED, Broadcast.Status.SENDING)
+
+
+def broadcast_edit(*, broadcast_id: int, text: str, audience: str, expired_days: int):
+    """A draft's text and audience changed (the console's and the API's edit).
+
+    Only a draft: a queued or sent text is history. Checked and written in one
+    statement, so a Send pressed meanwhile wins and the edit is refused.
+    """
+    updated = Broadcast.objects.filter(pk=broadcast_id, status=Broadcast.Status.DRAFT).update(
+        text=text, audience=audience, expired_days=expired_days
+    )
+    if not updated:
+        raise BroadcastError("only a draft can be edited")
+    return Broadcast.objects.get(pk=broadcast_id)
+
+
+def broadcast_delete(*, broadcast_id: int) -> None:
+    """Delete a broadcast and its delivery rows, unless it is being sent (cancel first)."""
+    deleted = Broadcast.objects.filter(pk=broadcast_id).exclude(status__in=IN_FLIGHT).delete()[1]
+    if not deleted.get(Broadcast._meta.label):
+        raise BroadcastError("a queued or sending broadcast is cancelled, not deleted")
+
+
 def audience(broadcast: Broadcast, now=None):
     """The customers a broadcast goes to (reachable, not blocked by an operator)."""
     now = now or timezone.now()

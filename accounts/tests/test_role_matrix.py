@@ -233,6 +233,9 @@ EXPECTED = {
     "api:broadcast:list": "A",
     "api:broadcast:retrieve": "A",
     "api:broadcast:create": "A",
+    "api:broadcast:update": "A",
+    "api:broadcast:partial_update": "A",
+    "api:broadcast:destroy": "A",
     "api:broadcast:queue": "A",
     "api:broadcast:cancel": "A",
 }

@@ -215,6 +215,45 @@ def test_a_cancelled_broadcast_is_never_sent(bot, tg, staff_user):
     assert api.get("/api/v1/broadcasts/", {"status": "cancelled"}).json()["count"] == 1
 
 
+def test_a_draft_is_edited_and_deleted_a_sending_one_is_not(bot, staff_user, admin_client):
+    """The console's edit and delete, over the API, with the console's rules."""
+    api = api_as(staff_user)
+    draft = Broadcast.objects.create(text="Typo", created_by=staff_user)
+
+    edited = api.patch(
+        f"/api/v1/broadcasts/{draft.pk}/",
+        {"text": "Fixed", "audience": "expired", "expired_days": 30},
+        format="json",
+    )
+    assert edited.status_code == 200, edited.json()
+    assert (edited.json()["text"], edited.json()["expired_days"]) == ("Fixed", 30)
+    draft.refresh_from_db()
+    assert (draft.text, draft.audience, draft.expired_days) == ("Fixed", "expired", 30)
+
+    api.post(f"/api/v1/broadcasts/{draft.pk}/queue/")
+    late = api.put(
+        f"/api/v1/broadcasts/{draft.pk}/",
+        {"text": "Changed after Send", "audience": "everyone", "expired_days": 7},
+        format="json",
+    )
+    assert late.status_code == 409
+    assert api.delete(f"/api/v1/broadcasts/{draft.pk}/").status_code == 409
+    draft.refresh_from_db()
+    assert (draft.text, draft.status) == ("Fixed", "queued")
+    # The console refuses the same: a queued broadcast has no delete.
+    page = admin_client.get(f"/admin/botapp/broadcast/{draft.pk}/delete/")
+    assert page.status_code == 403
+    admin_client.post(
+        "/admin/botapp/broadcast/",
+        {"action": "delete_selected", "_selected_action": [draft.pk], "post": "yes"},
+    )
+    assert Broadcast.objects.filter(pk=draft.pk).exists()
+
+    api.post(f"/api/v1/broadcasts/{draft.pk}/cancel/")
+    assert api.delete(f"/api/v1/broadcasts/{draft.pk}/").status_code == 204
+    assert not Broadcast.objects.exists()
+
+
 @pytest.mark.parametrize("group", ["Finance", "Support", "Panel admin", None])
 def test_broadcasts_are_for_superusers_only_like_the_console(django_user_model, group):
     broadcast = Broadcast.objects.create(text="Hello")
@@ -224,8 +263,11 @@ def test_broadcasts_are_for_superusers_only_like_the_console(django_user_model, 
     assert api.post("/api/v1/broadcasts/", {"text": "x"}, format="json").status_code == 403
     assert api.post(f"/api/v1/broadcasts/{broadcast.pk}/queue/").status_code == 403
     assert api.post(f"/api/v1/broadcasts/{broadcast.pk}/cancel/").status_code == 403
+    edit = api.patch(f"/api/v1/broadcasts/{broadcast.pk}/", {"text": "x"}, format="json")
+    assert edit.status_code == 403
+    assert api.delete(f"/api/v1/broadcasts/{broadcast.pk}/").status_code == 403
     broadcast.refresh_from_db()
-    assert broadcast.status == "draft"
+    assert (broadcast.status, broadcast.text) == ("draft", "Hello")
     assert Broadcast.objects.count() == 1
 
 

@@ -91,6 +91,8 @@ class StaffAutoSchema(AutoSchema):
                 codes.append("409")
         if self._is_idempotent() or getattr(self.view, "reads_a_panel", False):
             codes.append("409")
+        if self.method in ("PUT", "PATCH") and getattr(self.view, "update_conflicts", False):
+            codes.append("409")  # the row's state may refuse an edit
         return sorted(set(codes))
 
     def _get_response_bodies(self, direction="response"):

@@ -23,6 +23,8 @@ class StaffViewSetMixin:
     binary_response = None
     # A read that calls a panel answers 409 when the panel cannot: @action(reads_a_panel=True).
     reads_a_panel = False
+    # An edit the row's state may refuse answers 409 (documented on PUT and PATCH).
+    update_conflicts = False
     # Set per custom action: @action(..., required_perms=["app.codename"]).
     required_perms = None
     permission_classes = [StaffModelPermissions]
