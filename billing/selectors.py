@@ -24,6 +24,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from accounts.models import User
 from billing.models import Order, Plan, Receipt, WalletTransaction
 from moonvpn.queries import local_day
 from panels.models import ClientAccount, Inbound, Panel
@@ -217,8 +218,6 @@ def next_waiting_and_count(current) -> tuple[Receipt | None, int]:
 def order_search(queryset, term: str):
     """The console's order search in index-friendly lookups: an order number or a
     Telegram id (digits), else the start of a username, @username or client email."""
-    from accounts.models import User
-
     term = (term or "").strip()
     if not term:
         return queryset

@@ -17,8 +17,10 @@ from billing.models import Order, Receipt, WalletTransaction
 from botapp import keyboards, renewal, texts
 from botapp import telegram as tg
 from botapp.models import Notice
+from panels.health import health_event_claim, health_events_unsent, waiting_orders
 from panels.lifecycle import record_event, require_live
-from panels.models import AccountEvent, ClientAccount
+from panels.models import AccountEvent, ClientAccount, PanelHealthEvent
+from panels.orders import orders_to_retry
 from panels.provisioning import Outcome, ProvisionResult, order_provision
 from panels.qr import qr_png_bytes
 
@@ -286,10 +288,6 @@ def panel_health_to_operators() -> int:
     number of overlapping runs send it once. A panel that is back gets its waiting paid
     orders delivered at once. Returns how many events this run sent.
     """
-    from panels.health import health_event_claim, health_events_unsent, waiting_orders
-    from panels.models import PanelHealthEvent
-    from panels.orders import orders_to_retry
-
     sent = 0
     for event in health_events_unsent():
         if not health_event_claim(event):

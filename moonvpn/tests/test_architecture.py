@@ -9,7 +9,9 @@ imports inside functions, so a cycle cannot hide in a function body):
   the console and the REST API, and may call the bot layer to send what a domain action
   decided (the same way a bot handler does);
 - no product module imports the test stand-ins (`standins`), except `manage.py demo`,
-  whose whole point is to run the product against them.
+  whose whole point is to run the product against them;
+- a project import inside a function carries a comment saying why (on its line or the
+  line above): an import there is an exception, not a way round a cycle.
 
 Tests, migrations, bench/ and standins/ themselves are not product modules.
 """
@@ -172,3 +174,36 @@ def test_no_product_module_imports_the_standins():
         if target.split(".")[0] == "standins"
     )
     assert wrong == []
+
+
+def _function_imports(path: Path) -> list[tuple[int, str]]:
+    """(line, source) of every import of a project module inside a function body."""
+    source = path.read_text()
+    lines = source.splitlines()
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.Import):
+                names = [alias.name for alias in inner.names]
+            elif isinstance(inner, ast.ImportFrom) and not inner.level:
+                names = [inner.module or ""]
+            else:
+                continue
+            if any(name.split(".")[0] in APPS for name in names):
+                found.append((inner.lineno, lines[inner.lineno - 1]))
+    return found
+
+
+def test_an_import_inside_a_function_says_why():
+    unexplained = []
+    for name, path in _modules().items():
+        if not _is_product(name):
+            continue
+        lines = path.read_text().splitlines()
+        for number, line in _function_imports(path):
+            above = lines[number - 2].strip() if number > 1 else ""
+            if "#" not in line and not above.startswith("#"):
+                unexplained.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert unexplained == []
