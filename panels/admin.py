@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from panels.admin_drift import DriftAdminMixin
+from panels.admin_health import PanelHealthHistoryMixin
 from panels.admin_views import InboundLiveClientsMixin, PanelOperationsMixin
 from panels.models import ClientAccount, Inbound, Panel
 
@@ -168,7 +169,7 @@ class PanelAdminForm(forms.ModelForm):
 
 
 @admin.register(Panel)
-class PanelAdmin(DriftAdminMixin, PanelOperationsMixin, admin.ModelAdmin):
+class PanelAdmin(DriftAdminMixin, PanelOperationsMixin, PanelHealthHistoryMixin, admin.ModelAdmin):
     form = PanelAdminForm
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = (
@@ -191,6 +192,7 @@ class PanelAdmin(DriftAdminMixin, PanelOperationsMixin, admin.ModelAdmin):
         "api_generation",
         "accounts_capacity",
         "inbounds_link",
+        "health_history",
         "created_at",
         "updated_at",
     )
@@ -229,6 +231,7 @@ class PanelAdmin(DriftAdminMixin, PanelOperationsMixin, admin.ModelAdmin):
                 "fields": (
                     "health",
                     "last_error",
+                    "health_history",
                     "last_checked_at",
                     "last_synced_at",
                     "api_generation",

@@ -77,3 +77,32 @@ def test_a_success_between_failures_starts_the_count_again(healthy, xui_panel, f
     assert not panel_sync(panel=xui_panel).ok
     xui_panel.refresh_from_db()
     assert xui_panel.health == Panel.Health.OK
+
+
+@pytest.mark.parametrize("role", ["Panel admin", "Support"])
+def test_the_panel_page_shows_when_it_went_down_why_and_when_it_came_back(
+    customer, healthy, xui_panel, fake_xui, client, django_user_model, role
+):
+    from django.contrib.auth.models import Group
+
+    order = _paid_order(customer, healthy)
+    fake_xui.fail_next(502, count=None)
+    order_provision(order_id=order.pk)
+    order_provision(order_id=order.pk)
+    fake_xui.clear_faults()
+    order_provision(order_id=order.pk)
+    operator = django_user_model.objects.create_user(
+        username="ops", password="pw-123-long", is_staff=True
+    )
+    operator.groups.add(Group.objects.get(name=role))
+    client.force_login(operator)
+
+    page = client.get(f"/admin/panels/panel/{xui_panel.pk}/change/", HTTP_ACCEPT_LANGUAGE="en")
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Health in the last 30 days" in html
+    assert "went down" in html and "came back" in html
+    assert "502" in html  # the reason, in our words and the error's class
+    # Read-only: nothing of it is a form field.
+    assert "health_events-" not in html
