@@ -48,9 +48,9 @@ def order_claim(order_id: int, *, order: Order | None = None, reserve: dict | No
 
     Given the ``order`` as just read, the claim also requires its attempt count to be
     unchanged since, and sets the claimed lease and count on it: no re-read is needed.
-    ``reserve`` (client identifiers for an order that has none yet) is written in the
-    same statement, on the condition that none were written meanwhile: whoever holds
-    the lease has the order's identifiers, and they never change afterwards.
+    ``reserve`` (client identifiers the order lacks yet) is written in the same
+    statement, on the condition that each is still empty: whoever holds the lease has
+    the order's identifiers, and they never change afterwards.
     """
     now = timezone.now()
     claim = Order.objects.filter(pk=order_id, status=Order.Status.PAID).filter(
@@ -59,8 +59,8 @@ def order_claim(order_id: int, *, order: Order | None = None, reserve: dict | No
     if order is None:
         return claim.update(provisioning_until=now + LEASE, attempts=F("attempts") + 1) == 1
     reserve = reserve or {}
-    if reserve:
-        claim = claim.filter(client_uuid="")
+    # Each identifier written must still be empty, as it was read.
+    claim = claim.filter(**{name: "" for name in reserve})
     claimed = claim.filter(attempts=order.attempts).update(
         provisioning_until=now + LEASE, attempts=order.attempts + 1, **reserve
     )

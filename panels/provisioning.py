@@ -46,21 +46,22 @@ log = logging.getLogger(__name__)
 
 
 def client_identifiers(order: Order) -> dict:
-    """The identifiers the order's panel client will have, if it has none yet (else {}).
+    """The identifiers the order's panel client will have that it lacks yet (else {}).
 
     They are written with the provisioning lease (``order_claim``), before any panel
-    call, so that a retry after a lost answer looks the same client up.
+    call, so that a retry after a lost answer looks the same client up. One already
+    there is kept.
     """
-    if order.client_uuid and order.client_email and order.client_sub_id:
-        return {}
-    inbound = order.inbound
-    (key,) = new_client_secret(inbound.protocol, inbound.settings).values()
-    tag = order.user.telegram_id or order.user_id
-    return {
-        "client_uuid": key,
-        "client_email": f"mv{tag}-{order.pk}".lower(),
-        "client_sub_id": secrets.token_hex(8),
-    }
+    missing = {}
+    if not order.client_uuid:
+        inbound = order.inbound
+        (missing["client_uuid"],) = new_client_secret(inbound.protocol, inbound.settings).values()
+    if not order.client_email:
+        tag = order.user.telegram_id or order.user_id
+        missing["client_email"] = f"mv{tag}-{order.pk}".lower()
+    if not order.client_sub_id:
+        missing["client_sub_id"] = secrets.token_hex(8)
+    return missing
 
 
 def panel_client_object(*, order: Order, expires_at) -> dict:

@@ -200,3 +200,23 @@ def test_shadowsocks_client_carries_the_method_the_panel_form_would(
 
     client = fake_xui.find_client(ClientAccount.objects.get(order=order).email)[1]
     assert client["method"] == client_method
+
+
+def test_an_identifier_the_order_already_has_is_kept_and_the_rest_reserved(
+    customer, plan, xui_panel, fake_xui
+):
+    """An order that carries some identifiers (written by an earlier version, or by
+    hand) is still provisioned: what it has is kept, what it lacks is reserved."""
+    inbound = _inbound(xui_panel, fake_xui, protocol="vless")
+    order = _paid_order(customer, plan, xui_panel, inbound)
+    known = "0b6f3c1e-5d0e-4c55-9a53-2a8c0f7c1d11"
+    Order.objects.filter(pk=order.pk).update(client_uuid=known)
+
+    result = order_provision(order_id=order.pk)
+
+    assert result.outcome is Outcome.DELIVERED
+    order.refresh_from_db()
+    assert order.client_uuid == known and order.client_email and order.client_sub_id
+    account = ClientAccount.objects.get(order=order)
+    assert account.uuid == known and account.email == order.client_email
+    assert fake_xui.find_client(order.client_email)[1]["id"] == known  # on the panel
