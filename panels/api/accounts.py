@@ -149,14 +149,17 @@ class ClientAccountViewSet(StaffReadOnlyViewSet):
         )
         return Response(self._answer(account))
 
-    def _set_enable(self, request, enable: bool):
+    def _with_note(self, request, service):
+        """This URL's account, and ``service(account, actor, note)`` run on it (409s)."""
         account = self.get_object()
         data = AccountNoteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        note = data.validated_data["note"]
+        return account, self._act(lambda: service(account=account, actor=request.user, note=note))
+
+    def _set_enable(self, request, enable: bool):
         service = lifecycle.account_enable if enable else lifecycle.account_disable
-        account = self._act(
-            lambda: service(account=account, actor=request.user, note=data.validated_data["note"])
-        )
+        _account, account = self._with_note(request, service)
         return Response(self._answer(account))
 
     @action(
@@ -194,14 +197,7 @@ class ClientAccountViewSet(StaffReadOnlyViewSet):
     @idempotent
     def delete_on_panel(self, request, pk=None):
         """Delete the client from its panel; the account stays here, marked deleted."""
-        account = self.get_object()
-        data = AccountNoteSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        result = self._act(
-            lambda: lifecycle.account_delete(
-                account=account, actor=request.user, note=data.validated_data["note"]
-            )
-        )
+        _account, result = self._with_note(request, lifecycle.account_delete)
         return Response(
             {
                 "account": self._answer(result.account),
@@ -221,14 +217,7 @@ class ClientAccountViewSet(StaffReadOnlyViewSet):
     @idempotent
     def regenerate_link(self, request, pk=None):
         """Give the client a new key (the old link stops working) and send the new one."""
-        account = self.get_object()
-        data = AccountNoteSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        account = self._act(
-            lambda: lifecycle.account_regenerate_link(
-                account=account, actor=request.user, note=data.validated_data["note"]
-            )
-        )
+        _account, account = self._with_note(request, lifecycle.account_regenerate_link)
         return Response({"account": self._answer(account), "sent": send_new_link(account)})
 
     @action(
@@ -244,14 +233,7 @@ class ClientAccountViewSet(StaffReadOnlyViewSet):
 
         A customer who cannot be reached (no Telegram, or blocked the bot) answers 409.
         """
-        account = self.get_object()
-        data = AccountNoteSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        sent = self._act(
-            lambda: account_resend_config(
-                account=account, actor=request.user, note=data.validated_data["note"]
-            )
-        )
+        account, sent = self._with_note(request, account_resend_config)
         if not sent:
             raise Conflict(_("The customer cannot be reached on Telegram."))
         return Response(self._answer(account))
